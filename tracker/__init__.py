@@ -1,0 +1,1 @@
+"""The core of the weekly tracker: configuration, the Tracker model and its arithmetic, and the store."""

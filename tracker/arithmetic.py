@@ -1,0 +1,265 @@
+"""The arithmetic of the tracker: pure functions from figures and configuration to the model."""
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import numpy as np
+
+from .config import Config, Obsession
+from .errors import NotFound
+from .figures import FigureTable, Series, monday_of
+from .model import (BASELINE, BETTER, CHANGE_BASELINE, CHANGE_WEEK, FORECAST_GAP, LATEST,
+                    PERCENT_BASELINE, SAME, WORSE, Breakdown, BreakdownRow, Forecast, Point,
+                    Tracker, TrackerRow)
+from .suppression import withheld_mask
+
+MIN_FORECAST_POINTS = 8
+BASELINE_SEARCH_DAYS = 28   # a baseline week without a figure takes the first figure within 4 weeks
+
+
+def verdict(change: float | None, obsession: Obsession) -> str | None:
+    """'better', 'worse' or 'same' for a change, judged by the obsession's direction.
+
+    Judged on the change as shown (rounded to the obsession's places), so '+0.0' is never 'worse'.
+    """
+    if change is None:
+        return None
+    shown = round(change, obsession.decimals)
+    if shown == 0:
+        return SAME
+    falling = shown < 0
+    return BETTER if falling == (obsession.direction == "reduce") else WORSE
+
+
+def resolve_week(figures: FigureTable, requested: date | None) -> date:
+    """The Monday of `requested`, or the latest week with figures; NotFound when it has none."""
+    latest = figures.latest_week()
+    if latest is None:
+        raise NotFound("there are no figures in the store yet; run `obsession demo` or `obsession import FILE`")
+    if requested is None:
+        return latest
+    week = monday_of(requested)
+    if not figures.has_week(week):
+        weeks = figures.weeks()
+        near = min(weeks, key=lambda w: abs((w - week).days))
+        raise NotFound(f"there are no figures for the week commencing {week:%Y-%m-%d}; figures exist for "
+                       f"{weeks[0]:%Y-%m-%d} to {weeks[-1]:%Y-%m-%d} (nearest: {near:%Y-%m-%d})")
+    return week
+
+
+def _mask_for(figures: FigureTable, config: Config, obsession: Obsession):
+    """(weeks, {cluster: mask column}) of withheld counts for one obsession, memoised per table."""
+    def build():
+        weeks, m = figures.matrix(obsession.key, config.clusters)
+        mask = withheld_mask(m, config.suppress_below)
+        return weeks, {a: mask[:, j] for j, a in enumerate(config.clusters)}
+    return figures.memo(("mask", obsession.key, config.clusters, config.suppress_below), build)
+
+
+class _Withheld:
+    """Answers 'is this area's figure for this week withheld?' for one obsession."""
+
+    def __init__(self, figures: FigureTable, config: Config, obsession: Obsession, area: str):
+        self.active = (not obsession.is_rate and config.area_kind(area) == "cluster"
+                       and config.suppress_below > 1)
+        if self.active:
+            self.weeks, masks = _mask_for(figures, config, obsession)
+            self.col = masks[area]
+
+    def at(self, week: date | None) -> bool:
+        if not self.active or week is None:
+            return False
+        i = int(np.searchsorted(self.weeks, np.datetime64(week, "D")))
+        return bool(i < len(self.weeks) and self.weeks[i] == np.datetime64(week, "D") and self.col[i])
+
+    def series_mask(self, s: Series) -> np.ndarray:
+        if not self.active or not len(s):
+            return np.zeros(len(s), dtype=bool)
+        return self.col[np.searchsorted(self.weeks, s.weeks)]
+
+
+def _baseline_index(s: Series, baseline_week: date) -> int | None:
+    i = int(np.searchsorted(s.weeks, np.datetime64(baseline_week, "D")))
+    limit = np.datetime64(baseline_week + timedelta(days=BASELINE_SEARCH_DAYS), "D")
+    return i if i < len(s.weeks) and s.weeks[i] <= limit else None
+
+
+def _rate(s: Series, i: int) -> float:
+    """A rate recomputed from its numerator and denominator when both are stored."""
+    num, den = s.numerators[i], s.denominators[i]
+    if not (math.isnan(num) or math.isnan(den)) and den > 0:
+        return float(100.0 * num / den)
+    return float(s.values[i])
+
+
+def _value(s: Series, i: int, obsession: Obsession) -> float:
+    return _rate(s, i) if obsession.is_rate else float(s.values[i])
+
+
+def forecast(s: Series, obsession: Obsession, week: date, actual: float | None,
+             gap_withheld: bool = False) -> Forecast | None:
+    """The pre-plan trend: a least-squares line through the years before the baseline, continued.
+
+    A straight-line continuation of the history before the plan, not a prediction. None when
+    there are fewer than eight figures to fit.
+    """
+    start = obsession.baseline_week - timedelta(days=round(365.25 * obsession.forecast_years))
+    lo = int(np.searchsorted(s.weeks, np.datetime64(start, "D")))
+    hi = int(np.searchsorted(s.weeks, np.datetime64(obsession.baseline_week, "D")))
+    if hi - lo < MIN_FORECAST_POINTS:
+        return None
+    x = (s.weeks[lo:hi] - np.datetime64(obsession.baseline_week, "D")).astype(float)
+    y = np.array([_value(s, i, obsession) for i in range(lo, hi)])
+    slope, intercept = np.polyfit(x, y, 1)
+    at = lambda d: float(intercept + slope * (np.datetime64(d, "D") - np.datetime64(obsession.baseline_week, "D")).astype(float))
+    projected = at(week)
+    gap = None if (actual is None or gap_withheld) else actual - projected
+    step = max(1, (week - s.week(lo)).days // 7 // 120) * 7   # at most ~120 points in the line
+    line, d = [], s.week(lo)
+    while d <= week:
+        line.append(Point(d, at(d)))
+        d += timedelta(days=step)
+    return Forecast(
+        fitted_from=s.week(lo), fitted_to=s.week(hi - 1), weeks_fitted=hi - lo,
+        slope_per_year=float(slope * 365.25), value_at_week=projected, gap=gap,
+        description=describe_gap(gap, obsession), line=tuple(line),
+    )
+
+
+def describe_gap(gap: float | None, obsession: Obsession) -> str:
+    """The gap between actual and pre-plan trend in words, e.g. 'about 520 fewer ... than the pre-plan trend'."""
+    if gap is None:
+        return "the gap to the pre-plan trend is withheld (small numbers)"
+    if obsession.is_rate:
+        size = round(abs(gap), 1)
+        if size == 0:
+            return f"{obsession.noun} is on the pre-plan trend"
+        side = "below" if gap < 0 else "above"
+        return f"{obsession.noun} {size:.1f} points {side} the pre-plan trend"
+    size = abs(gap)
+    size = int(round(size, -1)) if size >= 100 else int(round(size))
+    if size == 0:
+        return f"{obsession.noun} on the pre-plan trend"
+    side = "fewer" if gap < 0 else "more"
+    return f"about {size:,} {side} {obsession.noun} than the pre-plan trend"
+
+
+def _row(figures: FigureTable, config: Config, obsession: Obsession, area: str, week: date,
+         with_series: bool = True) -> TrackerRow:
+    s = figures.series(obsession.key, area)
+    held = _Withheld(figures, config, obsession, area)
+    i = s.index_at_or_before(week) if len(s) else None
+    b = _baseline_index(s, obsession.baseline_week)
+    baseline_week = s.week(b) if b is not None else obsession.baseline_week
+    baseline = _value(s, b, obsession) if b is not None else None
+    if i is None:
+        return TrackerRow(obsession, None, None, None, None, None, baseline_week, baseline, None, None,
+                          None, None, frozenset(), (), None, f"no figure for {area} yet")
+
+    latest_week = s.week(i)
+    latest = _value(s, i, obsession)
+    prev_week = s.week(i - 1) if i > 0 else None
+    prev = _value(s, i - 1, obsession) if i > 0 else None
+    note = ""
+    if latest_week != week:
+        why = " (no school figures: holiday)" if obsession.term_time_only else ""
+        note = f"no figure this week{why}; latest is for the week commencing {latest_week:%-d %B %Y}"
+
+    withheld = set()
+    if held.at(latest_week):
+        withheld |= {LATEST, CHANGE_WEEK, CHANGE_BASELINE, PERCENT_BASELINE, FORECAST_GAP}
+    if held.at(prev_week):
+        withheld.add(CHANGE_WEEK)
+    if held.at(baseline_week if b is not None else None):
+        withheld |= {BASELINE, CHANGE_BASELINE, PERCENT_BASELINE}
+
+    change_week = latest - prev if prev is not None else None
+    change_base = latest - baseline if baseline is not None else None
+    pct = None
+    if change_base is not None and not obsession.is_rate and baseline:
+        pct = 100.0 * change_base / baseline
+
+    series: tuple[Point, ...] = ()
+    fc = None
+    if with_series:
+        start = b if b is not None else i
+        hidden = held.series_mask(s)
+        series = tuple(Point(s.week(k), None if hidden[k] else _value(s, k, obsession))
+                       for k in range(start, i + 1))
+        fc = forecast(s, obsession, latest_week, latest, gap_withheld=LATEST in withheld)
+
+    def keep(name, v):
+        return None if name in withheld else v
+
+    return TrackerRow(
+        obsession=obsession,
+        latest=keep(LATEST, latest), latest_week=latest_week,
+        previous_week=prev_week, previous_value=None if (LATEST in withheld or CHANGE_WEEK in withheld) else prev,
+        change_since_last_week=keep(CHANGE_WEEK, change_week),
+        baseline_week=baseline_week, baseline_value=keep(BASELINE, baseline),
+        change_since_baseline=keep(CHANGE_BASELINE, change_base),
+        percent_change_since_baseline=keep(PERCENT_BASELINE, pct),
+        verdict_since_last_week=verdict(keep(CHANGE_WEEK, change_week), obsession),
+        verdict_since_baseline=verdict(keep(CHANGE_BASELINE, change_base), obsession),
+        withheld=frozenset(withheld), series=series, forecast=fc, note=note,
+    )
+
+
+def build_tracker(figures: FigureTable, config: Config, week: date | None = None,
+                  area: str | None = None) -> Tracker:
+    """The tracker for one week (default: the latest) and one area (default: the city)."""
+    area = config.canonical_area(area) if area else config.city
+    week = resolve_week(figures, week)
+    rows = tuple(_row(figures, config, o, area, week) for o in config.obsessions)
+    return Tracker(week=week, area=area, area_kind=config.area_kind(area), city=config.city,
+                   baseline_label=config.baseline_label, rows=rows, sender=config.sender,
+                   illustrative=config.illustrative, suppress_below=config.suppress_below)
+
+
+def progress_score(row, obsession: Obsession) -> float | None:
+    """Progress since the baseline, larger is better: % change for counts, points for rates."""
+    change = row.change_since_baseline if obsession.is_rate else row.percent_change_since_baseline
+    if change is None:
+        return None
+    return -change if obsession.direction == "reduce" else change
+
+
+def build_breakdown(figures: FigureTable, config: Config, obsession_key: str,
+                    week: date | None = None) -> Breakdown:
+    """One obsession across every cluster for one week: ranked by progress, laggards flagged."""
+    obsession = config.obsession(obsession_key)
+    week = resolve_week(figures, week)
+    city = _row(figures, config, obsession, config.city, week, with_series=False)
+    rows = [_row(figures, config, obsession, a, week, with_series=False) for a in config.clusters]
+    scored = [(progress_score(r, obsession), a, r) for a, r in zip(config.clusters, rows)]
+    ranked = sorted([t for t in scored if t[0] is not None], key=lambda t: (-t[0], t[1]))
+    unranked = sorted([t for t in scored if t[0] is None], key=lambda t: t[1])
+    city_score = progress_score(city, obsession)
+    n_lag = math.ceil(len(ranked) / 4)
+    out = []
+    for rank, (score, area, r) in enumerate(ranked, start=1):
+        lagging = rank > len(ranked) - n_lag and (city_score is None or round(score, 1) < round(city_score, 1))
+        out.append(_breakdown_row(area, r, rank, lagging))
+    out += [_breakdown_row(area, r, None, False) for _, area, r in unranked]
+    measure = "% change" if not obsession.is_rate else "change in points"
+    rule = (f"ranked by progress since the {config.baseline_label} ({measure}); lagging: the bottom "
+            f"quarter of ranked clusters whose progress is also behind the city's")
+    notes = []
+    if any(r.withheld for r in out):
+        notes.append(f'"c": withheld because a count is below {config.suppress_below}, or because it '
+                     "would let a withheld count be worked out from the city total")
+    return Breakdown(week=week, obsession=obsession, city=_breakdown_row(config.city, city, None, False),
+                     rows=tuple(out), previous_week=city.previous_week, baseline_week=city.baseline_week,
+                     baseline_label=config.baseline_label, lagging_rule=rule,
+                     suppress_below=config.suppress_below, illustrative=config.illustrative,
+                     sender=config.sender, notes=tuple(notes))
+
+
+def _breakdown_row(area: str, r: TrackerRow, rank: int | None, lagging: bool) -> BreakdownRow:
+    return BreakdownRow(area=area, latest=r.latest, change_since_last_week=r.change_since_last_week,
+                        baseline_value=r.baseline_value, change_since_baseline=r.change_since_baseline,
+                        percent_change_since_baseline=r.percent_change_since_baseline,
+                        verdict_since_last_week=r.verdict_since_last_week,
+                        verdict_since_baseline=r.verdict_since_baseline, withheld=r.withheld,
+                        rank=rank, lagging=lagging)
