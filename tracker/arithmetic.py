@@ -11,7 +11,7 @@ from .errors import NotFound
 from .figures import FigureTable, Series, monday_of
 from .model import (BASELINE, BETTER, CHANGE_BASELINE, CHANGE_WEEK, FORECAST_GAP, LATEST,
                     PERCENT_BASELINE, SAME, WORSE, Breakdown, BreakdownRow, Forecast, Point,
-                    Tracker, TrackerRow)
+                    Tracker, TrackerRow, Curve)
 from .suppression import withheld_mask
 
 MIN_FORECAST_POINTS = 8
@@ -263,3 +263,21 @@ def _breakdown_row(area: str, r: TrackerRow, rank: int | None, lagging: bool) ->
                         verdict_since_last_week=r.verdict_since_last_week,
                         verdict_since_baseline=r.verdict_since_baseline, withheld=r.withheld,
                         rank=rank, lagging=lagging)
+
+
+def build_curve(figures: FigureTable, config: Config, obsession_key: str, area: str | None = None,
+                week: date | None = None) -> Curve:
+    """The turn-the-curve chart's model: the weekly history with withheld weeks as gaps, and the forecast."""
+    obsession = config.obsession(obsession_key)
+    area = config.canonical_area(area) if area else config.city
+    week = resolve_week(figures, week)
+    row = _row(figures, config, obsession, area, week)
+    s = figures.series(obsession.key, area)
+    hidden = _Withheld(figures, config, obsession, area).series_mask(s)
+    start = row.forecast.fitted_from if row.forecast else obsession.baseline_week
+    end = row.latest_week or week
+    history = tuple(Point(s.week(k), None if hidden[k] else _value(s, k, obsession))
+                    for k in range(len(s)) if start <= s.week(k) <= end)
+    return Curve(week=week, area=area, obsession=obsession, baseline_week=row.baseline_week,
+                 baseline_value=row.baseline_value, baseline_label=config.baseline_label,
+                 history=history, forecast=row.forecast, illustrative=config.illustrative)

@@ -78,6 +78,6 @@ def unknown(kind: str, name: str, choices: Iterable[str]) -> NotFound:
     """A NotFound for `name` that suggests the nearest choice and lists what exists."""
     choices = sorted(choices)
     guess = nearest(name, choices)
-    hint = f'; did you mean "{guess}"?' if guess else ""
+    hint = f'; did you mean "{guess}"?' if guess else "."
     listing = ", ".join(choices[:30]) + (" ..." if len(choices) > 30 else "")
     return NotFound(f'"{name}" is not a known {kind}{hint} Known: {listing}')

@@ -146,3 +146,18 @@ class Breakdown:
     def title(self) -> str:
         """The heading of the breakdown."""
         return f"{self.obsession.label} by cluster"
+
+
+@dataclass(frozen=True)
+class Curve:
+    """The turn-the-curve chart of one obsession in one area: history, baseline, forecast, actual."""
+
+    week: date
+    area: str
+    obsession: Obsession
+    baseline_week: date
+    baseline_value: float | None
+    baseline_label: str
+    history: tuple[Point, ...]       # every weekly figure from the forecast's fitted start to the week
+    forecast: Forecast | None
+    illustrative: bool = False

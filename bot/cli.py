@@ -1,0 +1,98 @@
+"""The `obsession` command: parses arguments and hands each command to its module.
+
+Heavy libraries (pandas, matplotlib, SQLAlchemy, Slack) are imported by the command that uses
+them, so `obsession --help` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from datetime import date
+
+# command -> module in bot.commands with a run(args, ctx) function
+COMMANDS = {
+    "demo": "demo", "import": "import_", "pull": "pull", "render": "render", "ask": "ask",
+    "send": "send", "check": "check", "clock": "clock", "serve": "serve", "socket": "socket",
+}
+
+RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve")
+
+
+def _week(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2015-07-20") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    p = argparse.ArgumentParser(prog="obsession", description="The weekly obsessions tracker ('Thing of Beauty').")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("demo", help="seed the demo figures and run this week's job into the outbox")
+
+    s = sub.add_parser("import", help="validate and load figures from files (all or nothing)")
+    s.add_argument("files", nargs="+", metavar="FILE")
+    s.add_argument("--format", choices=("long", "dfe-attendance"), default="long")
+    s.add_argument("--la", help="local authority name or code (dfe-attendance)")
+    s.add_argument("--sheet", help="sheet name of an XLSX file (default: the first)")
+
+    s = sub.add_parser("pull", help="run every configured data source now")
+
+    s = sub.add_parser("render", help="render one tracker, or one obsession by cluster")
+    s.add_argument("--week", type=_week, help="the week (any day of it); default: the latest")
+    s.add_argument("--area", help="the city (default) or a cluster")
+    s.add_argument("--obsession", help="break one obsession down by cluster (or, with curve, chart it)")
+    s.add_argument("--format", choices=RENDER_FORMATS, default="text")
+    s.add_argument("-o", "--output", help="file to write (default: standard output, or a file for images)")
+
+    s = sub.add_parser("ask", help="answer TEXT as the chat command /obsession TEXT would")
+    s.add_argument("text", nargs="?", default="")
+    s.add_argument("--format", choices=("text", "json", "slack", "teams"), default="text")
+
+    s = sub.add_parser("send", help="one weekly run now: pull, check, render, deliver")
+    s.add_argument("--week", type=_week)
+    s.add_argument("--subscription", help="only this subscription")
+    s.add_argument("--dry-run", action="store_true", help="report what would be sent; send nothing")
+    s.add_argument("--force", action="store_true", help="send again what was already sent")
+    s.add_argument("--override-hold", metavar="REASON", help="send despite the data-quality gate")
+
+    s = sub.add_parser("check", help="the data-quality gate: what is missing or implausible")
+    s.add_argument("--week", type=_week)
+
+    sub.add_parser("clock", help="the scheduler process")
+
+    s = sub.add_parser("serve", help="the web process: Slack, Teams and the tracker archive")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+
+    sub.add_parser("socket", help="Slack in Socket Mode (no public address needed)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code (0 done, 1 failure, 2 bad input, 3 held)."""
+    args = build_parser().parse_args(argv)
+    if not args.command:
+        build_parser().print_help()
+        return 2
+    from tracker.errors import ObsessionError
+
+    try:
+        module = importlib.import_module(f"bot.commands.{COMMANDS[args.command]}")
+        from bot.context import Context
+
+        ctx = Context.from_env()
+        return int(module.run(args, ctx) or 0)
+    except ObsessionError as e:
+        print(f"obsession {args.command}: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,21 @@
+"""`obsession demo`: seed the demo figures (idempotent) and run this week's job into the outbox."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tracker.config import load_config
+
+
+def run(args, ctx) -> int:
+    """Seed the store with the synthetic figures, then render every tracker into the outbox."""
+    from renderers.formatting import illustrative_notice
+    from tracker.demo_data import SOURCE, demo_frame
+
+    config = load_config(None)   # the demo's figures belong to the built-in Leeds configuration
+    ctx = replace(ctx, config=config, _figures=None)
+    summary = ctx.store.save_figures(demo_frame(config), SOURCE)
+    print(f"Demo figures in {ctx.settings.database_url}: {summary.describe()}.")
+    print(illustrative_notice(config.city))
+    from bot.jobs import weekly_job
+
+    return weekly_job(ctx)

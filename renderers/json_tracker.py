@@ -1,0 +1,89 @@
+"""The tracker and the breakdown as the JSON of the contract."""
+from __future__ import annotations
+
+import json
+
+from tracker.model import Breakdown, BreakdownRow, Tracker, TrackerRow
+
+
+def _r(v, places):
+    if v is None:
+        return None
+    v = round(v, places)
+    return int(v) if places == 0 else v
+
+
+def row_dict(row: TrackerRow) -> dict:
+    """One obsession's row: the contract's fields, plus latest_week, note and the forecast."""
+    o = row.obsession
+    p = o.decimals
+    d = {
+        "obsession": o.key, "title": o.title, "unit": o.unit, "direction": o.direction,
+        "latest": _r(row.latest, p),
+        "latest_week": row.latest_week.isoformat() if row.latest_week else None,
+        "previous_week": row.previous_week.isoformat() if row.previous_week else None,
+        "change_since_last_week": _r(row.change_since_last_week, p),
+        "baseline_week": row.baseline_week.isoformat(),
+        "baseline_value": _r(row.baseline_value, p),
+        "change_since_baseline": _r(row.change_since_baseline, p),
+        "percent_change_since_baseline": _r(row.percent_change_since_baseline, 1),
+        "verdict_since_last_week": row.verdict_since_last_week,
+        "verdict_since_baseline": row.verdict_since_baseline,
+        "suppressed": row.suppressed,
+        "withheld": sorted(row.withheld),
+    }
+    if row.note:
+        d["note"] = row.note
+    if row.forecast is not None:
+        f = row.forecast
+        d["forecast"] = {
+            "what": "a straight-line continuation of the figures before the plan, not a prediction",
+            "fitted_from": f.fitted_from.isoformat(), "fitted_to": f.fitted_to.isoformat(),
+            "value_at_week": _r(f.value_at_week, p), "gap": _r(f.gap, p), "description": f.description,
+        }
+    return d
+
+
+def tracker_dict(tracker: Tracker) -> dict:
+    """The tracker as the contract's JSON object."""
+    d = {"week_commencing": tracker.week.isoformat(), "area": tracker.area, "area_kind": tracker.area_kind,
+         "baseline_label": tracker.baseline_label, "rows": [row_dict(r) for r in tracker.rows]}
+    if tracker.illustrative:
+        d["illustrative"] = True
+    return d
+
+
+def breakdown_row_dict(row: BreakdownRow, places: int) -> dict:
+    """One cluster of a breakdown."""
+    return {
+        "area": row.area, "rank": row.rank, "lagging": row.lagging,
+        "latest": _r(row.latest, places),
+        "change_since_last_week": _r(row.change_since_last_week, places),
+        "baseline_value": _r(row.baseline_value, places),
+        "change_since_baseline": _r(row.change_since_baseline, places),
+        "percent_change_since_baseline": _r(row.percent_change_since_baseline, 1),
+        "verdict_since_last_week": row.verdict_since_last_week,
+        "verdict_since_baseline": row.verdict_since_baseline,
+        "suppressed": row.suppressed, "withheld": sorted(row.withheld),
+    }
+
+
+def breakdown_dict(b: Breakdown) -> dict:
+    """The breakdown as JSON: the city row, then the clusters in rank order."""
+    p = b.obsession.decimals
+    d = {"week_commencing": b.week.isoformat(), "obsession": b.obsession.key, "title": b.obsession.title,
+         "unit": b.obsession.unit, "direction": b.obsession.direction,
+         "previous_week": b.previous_week.isoformat() if b.previous_week else None,
+         "baseline_week": b.baseline_week.isoformat(), "ranking": b.lagging_rule,
+         "city": breakdown_row_dict(b.city, p), "clusters": [breakdown_row_dict(r, p) for r in b.rows],
+         "notes": list(b.notes)}
+    if b.illustrative:
+        d["illustrative"] = True
+    return d
+
+
+def render_json(model: Tracker | Breakdown) -> str:
+    """The model as indented JSON text."""
+    d = breakdown_dict(model) if isinstance(model, Breakdown) else tracker_dict(model)
+    return json.dumps(d, indent=2, ensure_ascii=False) + "\n"
+

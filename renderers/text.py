@@ -1,0 +1,101 @@
+"""The tracker as plain text that reads like Figure 2 (for terminals, chat fallbacks and email)."""
+from __future__ import annotations
+
+from tracker.model import CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker, TrackerRow
+
+from .formatting import (VERDICT_WORD, arrow, illustrative_notice, number, percent, signed, title_parts,
+                         week_label)
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(row: TrackerRow, width: int = 16) -> str:
+    """The series since the baseline as block characters (withheld weeks as gaps)."""
+    values = [p.value for p in row.series]
+    if not values:
+        return ""
+    step = max(1, len(values) // width)
+    sampled = values[::step][-width:]
+    known = [v for v in sampled if v is not None]
+    if not known:
+        return ""
+    lo, hi = min(known), max(known)
+    span = (hi - lo) or 1.0
+    return "".join(" " if v is None else SPARK[min(7, int((v - lo) / span * 7.999))] for v in sampled)
+
+
+def _title(row: TrackerRow) -> str:
+    before, verb, after = title_parts(row.obsession)
+    return f"{before}{verb.upper()}{after}"
+
+
+def _change(value, row: TrackerRow, withheld: bool, verdict: str | None) -> str:
+    text = signed(value, row.obsession, withheld)
+    if withheld or value is None:
+        return text
+    return f"{text} {arrow(value, row.obsession)} {VERDICT_WORD.get(verdict, '')}".rstrip()
+
+
+def render_text(tracker: Tracker) -> str:
+    """The whole tracker as text: heading, week, one block per obsession, notes."""
+    lines = [tracker.title, f"Week commencing: {week_label(tracker.week)}"]
+    if tracker.area_kind != "city":
+        lines.append(f"Area: {tracker.area} (cluster of {tracker.city})" if tracker.area_kind == "cluster"
+                     else f"Area: {tracker.area} (comparator)")
+    if tracker.illustrative:
+        lines.append(illustrative_notice(tracker.city))
+    lines.append("")
+    label = tracker.baseline_label
+    for row in tracker.rows:
+        o = row.obsession
+        lines.append(_title(row))
+        unit = " %" if o.is_rate else ""
+        lines.append(f"  Latest position this week:   {number(row.latest, o, LATEST in row.withheld)}{unit if row.latest is not None else ''}")
+        since = "last week" if row.previous_is_adjacent else f"week of {week_label(row.previous_week)}"
+        lines.append(f"  Change since {since}:{' ' * max(1, 16 - len(since))}"
+                     f"{_change(row.change_since_last_week, row, CHANGE_WEEK in row.withheld, row.verdict_since_last_week)}")
+        lines.append(f"  % change since {label}:{' ' * max(1, 14 - len(label))}"
+                     f"{percent(row.percent_change_since_baseline, o, PERCENT_BASELINE in row.withheld)}")
+        pts = " points" if o.is_rate and row.change_since_baseline is not None else ""
+        lines.append(f"  Change since {label}:{' ' * max(1, 16 - len(label))}"
+                     f"{_change(row.change_since_baseline, row, CHANGE_BASELINE in row.withheld, row.verdict_since_baseline)}"
+                     .replace(" ▲", f"{pts} ▲").replace(" ▼", f"{pts} ▼").replace(" ►", f"{pts} ►"))
+        spark = sparkline(row)
+        if spark:
+            lines.append(f"  Progress since {label}:{' ' * max(1, 14 - len(label))}{spark}")
+        if row.forecast is not None:
+            lines.append(f"  Turn the curve: {row.forecast.description}")
+        if row.note:
+            lines.append(f"  Note: {row.note}")
+        lines.append("")
+    if any(r.withheld for r in tracker.rows):
+        lines.append(f'"c": withheld to protect small numbers (counts below {tracker.suppress_below}).')
+    if any(r.forecast for r in tracker.rows):
+        lines.append("The pre-plan trend is a straight line continued from the years before the "
+                     f"{label}: what would have happened had nothing changed, not a prediction.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_breakdown_text(b: Breakdown) -> str:
+    """The breakdown as a ranked text table, the city first, laggards marked."""
+    o = b.obsession
+    lines = [f"{b.title}: {o.title}", f"Week commencing: {week_label(b.week)}"]
+    if b.illustrative:
+        lines.append(illustrative_notice(b.city.area))
+    lines.append("")
+    head = f"{'Rank':>4}  {'Area':<34}{'Latest':>9}{'Week':>9}{'% since':>9}{'Since ' + b.baseline_label:>18}"
+    lines += [head, "-" * len(head)]
+
+    def line(r, rank: str) -> str:
+        mark = "  << lagging" if r.lagging else ""
+        return (f"{rank:>4}  {r.area[:33]:<34}{number(r.latest, o, LATEST in r.withheld):>9}"
+                f"{signed(r.change_since_last_week, o, CHANGE_WEEK in r.withheld):>9}"
+                f"{percent(r.percent_change_since_baseline, o, PERCENT_BASELINE in r.withheld):>9}"
+                f"{signed(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld):>18}{mark}")
+
+    lines.append(line(b.city, "city"))
+    lines += [line(r, str(r.rank) if r.rank else "-") for r in b.rows]
+    lines.append("")
+    lines.append(b.lagging_rule[0].upper() + b.lagging_rule[1:] + ".")
+    lines += list(b.notes)
+    return "\n".join(lines) + "\n"
