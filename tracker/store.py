@@ -105,6 +105,7 @@ class Store:
 
     def create(self) -> None:
         """Create the tables that do not exist yet."""
+        import bot.ledger  # noqa: F401  (registers the delivery ledger's tables on the shared metadata)
         metadata.create_all(self.engine)
 
     def figures_frame(self) -> pd.DataFrame:
@@ -159,6 +160,8 @@ class Store:
         frame["week_commencing"] = pd.to_datetime(frame["week_commencing"]).dt.date
         incoming = {}
         for w, o, a, v, n, d in frame[COLUMNS].itertuples(index=False, name=None):
+            if _clean(v) is None:   # PostgreSQL would store NaN; SQLite NULL: neither is a figure
+                raise ValueError(f"no value for {o}, {a}, week {w}: validate figures before saving")
             incoming[(w, o, a)] = (float(v), _clean(n), _clean(d))
         weeks = sorted({k[0] for k in incoming})
         t = figures_table
