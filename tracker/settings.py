@@ -32,6 +32,13 @@ def _int(env, name: str, default: int | None) -> int | None:
         raise ConfigError(f"setting {name}={raw!r} is not a whole number") from None
 
 
+def _user_password(env, name: str) -> str | None:
+    raw = env.get(name) or None
+    if raw is not None and (":" not in raw or not raw.split(":", 1)[0] or not raw.split(":", 1)[1]):
+        raise ConfigError(f"setting {name} must be user:password (both parts non-empty)")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting the product reads; secrets are kept out of repr() and logs."""
@@ -53,6 +60,9 @@ class Settings:
     slack_api_url: str | None = None
     slack_allowed_team_ids: tuple[str, ...] = ()
     teams_outgoing_webhook_secret: str | None = field(default=None, repr=False)
+    archive_token: str | None = field(default=None, repr=False)
+    archive_basic_auth: str | None = field(default=None, repr=False)
+    url_signing_key: str | None = field(default=None, repr=False)
     extra: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -87,5 +97,8 @@ class Settings:
             slack_api_url=env.get("SLACK_API_URL") or None,
             slack_allowed_team_ids=tuple(teams),
             teams_outgoing_webhook_secret=env.get("TEAMS_OUTGOING_WEBHOOK_SECRET") or None,
+            archive_token=env.get("ARCHIVE_TOKEN") or None,
+            archive_basic_auth=_user_password(env, "ARCHIVE_BASIC_AUTH"),
+            url_signing_key=env.get("URL_SIGNING_KEY") or None,
             extra={k: v for k, v in env.items() if k.startswith(("OBSESSION_", "ARCHIVE_", "SMTP_", "SLACK_", "TEAMS_"))},
         )

@@ -1,0 +1,79 @@
+"""Addresses of the web archive: pages and images, and the signatures that keep image URLs fetchable.
+
+The archive's pages can be closed (ARCHIVE_TOKEN or ARCHIVE_BASIC_AUTH), but Slack and Teams fetch
+images with no credentials; so an image URL carries `?sig=`, an HMAC of its path, which opens that
+one image and nothing else. Pure functions: no I/O.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import date
+
+from tracker.settings import Settings
+
+SIG_PARAM = "sig"
+_DERIVE = b"obsession-tracker archive image URLs v1"
+
+
+def slug(name: str) -> str:
+    """'Seacroft Manston' -> 'seacroft-manston' (the area part of an archive path)."""
+    from bot.context import slug as _slug
+
+    return _slug(name)
+
+
+def tracker_path(week: date, area: str, suffix: str = "") -> str:
+    """'/trackers/2015-07-20/seacroft-manston' (the page), or with suffix '.png' its image."""
+    return f"/trackers/{week.isoformat()}/{slug(area)}{suffix}"
+
+
+def curve_path(week: date, area: str, obsession_key: str) -> str:
+    """The turn-the-curve chart of one obsession in one area: '/trackers/2015-07-20/leeds/cla.png'."""
+    return f"/trackers/{week.isoformat()}/{slug(area)}/{obsession_key}.png"
+
+
+def breakdown_path(week: date, obsession_key: str, suffix: str = "") -> str:
+    """One obsession across every cluster: '/breakdowns/2015-07-20/cla' (page) or '.png'."""
+    return f"/breakdowns/{week.isoformat()}/{obsession_key}{suffix}"
+
+
+def signing_key(settings: Settings) -> bytes | None:
+    """The key image URLs are signed with: URL_SIGNING_KEY, else derived from a secret setting; None when none is set."""
+    extra = settings.extra or {}
+    explicit = getattr(settings, "url_signing_key", None) or extra.get("URL_SIGNING_KEY")
+    if explicit:
+        return explicit.encode("utf-8")
+    for secret in (getattr(settings, "archive_token", None), getattr(settings, "archive_basic_auth", None),
+                   settings.slack_signing_secret, settings.teams_outgoing_webhook_secret):
+        if secret:
+            # Derived, so the signing key never equals (and never reveals) the secret it comes from.
+            return hmac.new(secret.encode("utf-8"), _DERIVE, hashlib.sha256).digest()
+    return None
+
+
+def signature(key: bytes, path: str) -> str:
+    """The signature of one path (22 URL-safe characters, 132 bits)."""
+    mac = hmac.new(key, path.encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode("ascii")[:22]
+
+
+def verify(key: bytes | None, path: str, sig: str | None) -> bool:
+    """True when `sig` is the signature of `path` (compared in constant time)."""
+    if not key or not sig:
+        return False
+    return hmac.compare_digest(signature(key, path), sig)
+
+
+def signed_path(settings: Settings, path: str) -> str:
+    """The path with its signature when a signing key is set."""
+    key = signing_key(settings)
+    return f"{path}?{SIG_PARAM}={signature(key, path)}" if key else path
+
+
+def public_url(settings: Settings, path: str, sign: bool = False) -> str | None:
+    """PUBLIC_BASE_URL + path (signed when `sign`), or None when PUBLIC_BASE_URL is not set."""
+    if not settings.public_base_url:
+        return None
+    return settings.public_base_url + (signed_path(settings, path) if sign else path)
