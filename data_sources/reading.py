@@ -1,0 +1,246 @@
+"""Reading a file safely into a table of text cells: size limit, file-type sniffing, encodings, CSV and XLSX.
+
+Every cell comes out as a stripped string ('' when empty), so validation is one vectorised pass
+whatever the file type; `RawTable.where(i, column)` names the place of a cell for messages.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from tracker.errors import InputError
+
+MAX_FILE_BYTES = 20 * 1024 * 1024   # 20 MB: ten years of every figure is under 3 MB, so more is a mistake
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # Excel 97-2003 .xls
+
+
+@dataclass
+class RawTable:
+    """Cells as strings, the original column names, and how to name the place of a cell."""
+
+    frame: pd.DataFrame                      # columns: normalised names; index: position in the file
+    label: str                               # the file (and sheet) for messages
+    headers: dict[str, str]                  # normalised -> as written in the file
+    locate: Callable[[int, str], str]        # (row position, normalised column) -> "file, line 7, column value"
+    row_label: Callable[[int], str] = lambda i: f"line {i + 2}"   # (row position) -> "line 7"
+    notes: list[str] = field(default_factory=list)
+
+
+def check_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:
+    """The size of `path`; InputError when it is missing, not a file, empty or over the limit."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file; check the path")
+    if not path.is_file():
+        raise InputError(f"{path}: is a folder, not a file; name the file to import")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{path}: the file is empty; export the figures again")
+    if size > limit:
+        raise InputError(f"{path}: the file is {size / 1024 / 1024:.1f} MB, over the {limit // (1024 * 1024)} MB "
+                         "limit for one import; split it into smaller files (a year each) and import them together")
+    return size
+
+
+def decode(data: bytes, label: str) -> tuple[str, list[str]]:
+    """Text of a CSV's bytes: UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1252; else InputError."""
+    if data.startswith(_ZIP_MAGIC):
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            names = []
+        if any(n.startswith("xl/") for n in names):
+            raise InputError(f"{label}: this is an Excel workbook (XLSX) with a .csv name; rename it to .xlsx "
+                             "or save it from Excel as 'CSV UTF-8'")
+        raise InputError(f"{label}: this is a ZIP archive, not a CSV; unzip it and import the CSV inside")
+    if data.startswith(_OLE_MAGIC):
+        raise InputError(f"{label}: this is an old Excel 97-2003 (.xls) file; save it as .xlsx or 'CSV UTF-8'")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), [f"{label}: read as UTF-16 text"]
+        except UnicodeDecodeError:
+            raise InputError(f"{label}: starts like UTF-16 text but is not; save it as 'CSV UTF-8'") from None
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{label}: this is not a text file (it contains NUL bytes); export the figures as 'CSV UTF-8'")
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as e:
+        utf8_error = e
+    try:
+        # Excel's plain "CSV" on Windows writes Windows-1252; the five bytes it leaves undefined
+        # make decoding fail, so a file in some other encoding is refused rather than garbled.
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        line = data[: utf8_error.start].count(b"\n") + 1
+        raise InputError(f"{label}, line {line}: the file is neither UTF-8 nor Windows-1252 text "
+                         f"(byte 0x{data[utf8_error.start]:02x}); save it from Excel as 'CSV UTF-8'") from None
+    return text, [f"{label}: not UTF-8, read as Windows-1252 (Excel's plain CSV); 'CSV UTF-8' is safer"]
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def read_csv_text(text: str, label: str, usecols=None) -> RawTable:
+    """A RawTable from CSV text: every cell a stripped string; blank lines keep their line numbers."""
+    first = text.split("\n", 1)[0].rstrip("\r")
+    sep = _sniff_delimiter(first)
+    raw_header = next(csv.reader([first], delimiter=sep), [])
+    seen: set[str] = set()
+    for h in raw_header:
+        n = h.strip().lower()
+        if n and n in seen:
+            raise InputError(f'{label}, line 1: the column "{h.strip()}" is named twice; keep one of them')
+        seen.add(n)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                            skip_blank_lines=False, skipinitialspace=False, usecols=usecols, engine="c")
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{label}: the file has no header line; the first line must name the columns") from None
+    except pd.errors.ParserError as e:
+        raise InputError(f"{label}: not a well-formed CSV ({_parser_reason(e)}); check for a stray comma or "
+                         "quote on that line, or export it again") from None
+    except ValueError as e:   # usecols naming a column the file lacks is checked by the caller
+        raise InputError(f"{label}: {e}") from None
+    headers = {}
+    renamed = {}
+    for c in frame.columns:
+        n = str(c).strip().lower()
+        headers[n] = str(c)
+        renamed[c] = n
+    frame = frame.rename(columns=renamed)
+    # Line numbers assume one physical line per record (a quoted newline inside a cell would shift them).
+    line_of = lambda i: i + 2
+    return RawTable(frame=_strip(frame), label=label, headers=headers,
+                    locate=lambda i, col: f"{label}, line {line_of(i)}, column {headers.get(col, col)}")
+
+
+def _parser_reason(e: Exception) -> str:
+    msg = str(e).strip().splitlines()[-1]
+    return msg.replace("Error tokenizing data. C error: ", "")
+
+
+def _strip(frame: pd.DataFrame) -> pd.DataFrame:
+    for c in frame.columns:
+        col = frame[c]
+        if isinstance(col, pd.DataFrame):   # duplicate header names; reported by the caller
+            continue
+        frame[c] = col.astype(str).str.strip()
+    return frame
+
+
+def read_csv_file(path: Path, usecols=None) -> RawTable:
+    """Check size and type, decode and parse a CSV file."""
+    check_size(path)
+    data = path.read_bytes()
+    text, notes = decode(data, str(path))
+    table = read_csv_text(text, str(path), usecols=usecols)
+    table.notes.extend(notes)
+    return table
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.date().isoformat() if v.time() == datetime.min.time() else v.isoformat(sep=" ")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _column_letter(n: int) -> str:
+    s = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def read_xlsx_file(path: Path, sheet: str | None = None) -> RawTable:
+    """The first sheet (or `sheet`) of an XLSX workbook as a RawTable; InputError for a damaged file."""
+    check_size(path)
+    with path.open("rb") as f:
+        head = f.read(8)
+    if head.startswith(_OLE_MAGIC):
+        raise InputError(f"{path}: this is an old Excel 97-2003 (.xls) file; save it as .xlsx")
+    if not head.startswith(_ZIP_MAGIC):
+        raise InputError(f"{path}: this is not an XLSX workbook (it does not start like one); "
+                         "if it is a CSV, give it a .csv name")
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
+        raise InputError(f"{path}: the workbook is damaged or incomplete (perhaps truncated while copying) "
+                         f"({type(e).__name__}); save it again from Excel and import the new copy") from None
+    except Exception as e:   # openpyxl raises assorted errors for malformed XML parts
+        raise InputError(f"{path}: the workbook cannot be read ({type(e).__name__}: {e}); "
+                         "save it again from Excel as .xlsx") from None
+    try:
+        names = wb.sheetnames
+        if sheet is None:
+            ws = wb[names[0]]
+        else:
+            match = next((n for n in names if n.lower() == sheet.strip().lower()), None)
+            if match is None:
+                from tracker.errors import nearest
+
+                guess = nearest(sheet, names)
+                hint = f'; did you mean "{guess}"?' if guess else ""
+                raise InputError(f'{path}: there is no sheet "{sheet}"{hint} Sheets: {", ".join(names)}')
+            ws = wb[match]
+        try:
+            rows = [tuple(_cell_text(v) for v in r) for r in ws.iter_rows(values_only=True)]
+        except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
+            raise InputError(f"{path}: the workbook is damaged or incomplete ({type(e).__name__}); "
+                             "save it again from Excel and import the new copy") from None
+        title = ws.title
+    finally:
+        wb.close()
+    label = f'{path}, sheet "{title}"'
+    # openpyxl returns ragged trailing empties; the header is the first non-empty row
+    while rows and not any(rows[0]):
+        rows.pop(0)
+    if not rows:
+        raise InputError(f"{label}: the sheet is empty; put the header in the first row and one figure a row below")
+    width = max(len(r) for r in rows)
+    rows = [r + ("",) * (width - len(r)) for r in rows]
+    header = list(rows[0])
+    while header and not header[-1]:
+        header.pop()
+    width = len(header)
+    frame = pd.DataFrame([r[:width] for r in rows[1:]], columns=[h.strip().lower() for h in header], dtype=str)
+    headers = {h.strip().lower(): h for h in header}
+    letters = {h.strip().lower(): _column_letter(j) for j, h in enumerate(header)}
+    seen: set[str] = set()
+    for h in header:
+        n = h.strip().lower()
+        if n and n in seen:
+            raise InputError(f'{label}, row 1: the column "{h.strip()}" is named twice; keep one of them')
+        seen.add(n)
+    return RawTable(frame=frame, label=label, headers=headers,
+                    locate=lambda i, col: f"{label}, row {i + 2}, column {letters.get(col, '?')} ({headers.get(col, col)})",
+                    row_label=lambda i: f"row {i + 2}")
+
+
+def read_table(path: Path, sheet: str | None = None, usecols=None) -> RawTable:
+    """A CSV or XLSX file (by its name; .xlsx/.xlsm are workbooks) as a RawTable."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return read_xlsx_file(path, sheet)
+    if sheet:
+        raise InputError(f"{path}: --sheet is only for XLSX workbooks; this file is read as CSV")
+    return read_csv_file(path, usecols=usecols)
