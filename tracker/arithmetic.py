@@ -97,6 +97,16 @@ def _value(s: Series, i: int, obsession: Obsession) -> float:
     return _rate(s, i) if obsession.is_rate else float(s.values[i])
 
 
+def _values(s: Series, obsession: Obsession) -> np.ndarray:
+    """Every value of a series at once; rates recomputed from their parts where both are stored."""
+    if not obsession.is_rate:
+        return s.values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        parts = 100.0 * s.numerators / s.denominators
+    ok = ~np.isnan(parts) & (s.denominators > 0)
+    return np.where(ok, parts, s.values)
+
+
 def forecast(s: Series, obsession: Obsession, week: date, actual: float | None,
              gap_withheld: bool = False) -> Forecast | None:
     """The pre-plan trend: a least-squares line through the years before the baseline, continued.
@@ -109,17 +119,15 @@ def forecast(s: Series, obsession: Obsession, week: date, actual: float | None,
     hi = int(np.searchsorted(s.weeks, np.datetime64(obsession.baseline_week, "D")))
     if hi - lo < MIN_FORECAST_POINTS:
         return None
-    x = (s.weeks[lo:hi] - np.datetime64(obsession.baseline_week, "D")).astype(float)
-    y = np.array([_value(s, i, obsession) for i in range(lo, hi)])
+    origin = np.datetime64(obsession.baseline_week, "D")
+    x = (s.weeks[lo:hi] - origin).astype(float)
+    y = _values(s, obsession)[lo:hi]
     slope, intercept = np.polyfit(x, y, 1)
-    at = lambda d: float(intercept + slope * (np.datetime64(d, "D") - np.datetime64(obsession.baseline_week, "D")).astype(float))
-    projected = at(week)
+    projected = float(intercept + slope * (week - obsession.baseline_week).days)
     gap = None if (actual is None or gap_withheld) else actual - projected
     step = max(1, (week - s.week(lo)).days // 7 // 120) * 7   # at most ~120 points in the line
-    line, d = [], s.week(lo)
-    while d <= week:
-        line.append(Point(d, at(d)))
-        d += timedelta(days=step)
+    days = np.arange(np.datetime64(s.week(lo), "D"), np.datetime64(week, "D") + 1, step)
+    line = [Point(d, float(v)) for d, v in zip(days.tolist(), intercept + slope * (days - origin).astype(float))]
     return Forecast(
         fitted_from=s.week(lo), fitted_to=s.week(hi - 1), weeks_fitted=hi - lo,
         slope_per_year=float(slope * 365.25), value_at_week=projected, gap=gap,
@@ -143,6 +151,13 @@ def describe_gap(gap: float | None, obsession: Obsession) -> str:
         return f"{obsession.noun} on the pre-plan trend"
     side = "fewer" if gap < 0 else "more"
     return f"about {size:,} {side} {obsession.noun} than the pre-plan trend"
+
+
+def _points(s: Series, obsession: Obsession, hidden: np.ndarray, lo: int, hi: int) -> tuple[Point, ...]:
+    """Points lo..hi-1 of a series, withheld ones as None."""
+    values = _values(s, obsession)[lo:hi].tolist()
+    return tuple(Point(w, None if h else v)
+                 for w, v, h in zip(s.weeks[lo:hi].tolist(), values, hidden[lo:hi].tolist()))
 
 
 def _row(figures: FigureTable, config: Config, obsession: Obsession, area: str, week: date,
@@ -185,8 +200,7 @@ def _row(figures: FigureTable, config: Config, obsession: Obsession, area: str, 
     if with_series:
         start = b if b is not None else i
         hidden = held.series_mask(s)
-        series = tuple(Point(s.week(k), None if hidden[k] else _value(s, k, obsession))
-                       for k in range(start, i + 1))
+        series = _points(s, obsession, hidden, start, i + 1)
         fc = forecast(s, obsession, latest_week, latest, gap_withheld=LATEST in withheld)
 
     def keep(name, v):
@@ -276,8 +290,9 @@ def build_curve(figures: FigureTable, config: Config, obsession_key: str, area: 
     hidden = _Withheld(figures, config, obsession, area).series_mask(s)
     start = row.forecast.fitted_from if row.forecast else obsession.baseline_week
     end = row.latest_week or week
-    history = tuple(Point(s.week(k), None if hidden[k] else _value(s, k, obsession))
-                    for k in range(len(s)) if start <= s.week(k) <= end)
+    lo = int(np.searchsorted(s.weeks, np.datetime64(start, "D")))
+    hi = int(np.searchsorted(s.weeks, np.datetime64(end, "D"), side="right"))
+    history = _points(s, obsession, hidden, lo, hi)
     return Curve(week=week, area=area, obsession=obsession, baseline_week=row.baseline_week,
                  baseline_value=row.baseline_value, baseline_label=config.baseline_label,
                  history=history, forecast=row.forecast, illustrative=config.illustrative)
