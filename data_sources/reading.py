@@ -92,42 +92,55 @@ def _sniff_delimiter(first_line: str) -> str:
 
 
 def read_csv_text(text: str, label: str, usecols=None) -> RawTable:
-    """A RawTable from CSV text: every cell a stripped string; blank lines keep their line numbers."""
+    """A RawTable from CSV text: every cell a stripped string; each row knows its physical line number."""
     first = text.split("\n", 1)[0].rstrip("\r")
     sep = _sniff_delimiter(first)
-    raw_header = next(csv.reader([first], delimiter=sep), [])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        header = next(reader, None)
+        if not header or not any(h.strip() for h in header):
+            raise InputError(f"{label}: the file has no header line; the first line must name the columns")
+        rows, lines, ragged = [], [], []
+        width = len(header)
+        last = reader.line_num
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if len(row) != width:
+                if len(row) > width and not any(c.strip() for c in row[width:]):
+                    row = row[:width]            # trailing empty cells Excel leaves behind
+                elif len(row) < width:
+                    row = row + [""] * (width - len(row)) if row else [""] * width
+                else:
+                    ragged.append(f"{label}, line {start}: {len(row)} cells but the header has {width}; "
+                                  "remove the extra cells (or quote a value that contains a comma)")
+                    continue
+            rows.append(row)
+            lines.append(start)
+    except csv.Error as e:
+        raise InputError(f"{label}, line {reader.line_num}: not a well-formed CSV ({e}); check the quotes on "
+                         "that line, or export it again") from None
+    if ragged:
+        from tracker.errors import ValidationFailed
+
+        raise ValidationFailed(["not a well-formed CSV: " + r for r in ragged], label)
     seen: set[str] = set()
-    for h in raw_header:
+    names = []
+    for h in header:
         n = h.strip().lower()
         if n and n in seen:
             raise InputError(f'{label}, line 1: the column "{h.strip()}" is named twice; keep one of them')
         seen.add(n)
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                            skip_blank_lines=False, skipinitialspace=False, usecols=usecols, engine="c")
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{label}: the file has no header line; the first line must name the columns") from None
-    except pd.errors.ParserError as e:
-        raise InputError(f"{label}: not a well-formed CSV ({_parser_reason(e)}); check for a stray comma or "
-                         "quote on that line, or export it again") from None
-    except ValueError as e:   # usecols naming a column the file lacks is checked by the caller
-        raise InputError(f"{label}: {e}") from None
-    headers = {}
-    renamed = {}
-    for c in frame.columns:
-        n = str(c).strip().lower()
-        headers[n] = str(c)
-        renamed[c] = n
-    frame = frame.rename(columns=renamed)
-    # Line numbers assume one physical line per record (a quoted newline inside a cell would shift them).
-    line_of = lambda i: i + 2
+        names.append(n)
+    headers = {n: h.strip() for n, h in zip(names, header)}
+    keep = [j for j, n in enumerate(names) if usecols is None or usecols(n)]
+    frame = pd.DataFrame([[r[j] for j in keep] for r in rows] if keep else None,
+                         columns=[names[j] for j in keep], dtype=str)
+    if len(frame) != len(rows):   # no kept columns: still one (empty) row per line
+        frame = pd.DataFrame(index=range(len(rows)))
+    line_of = lines
     return RawTable(frame=_strip(frame), label=label, headers=headers,
-                    locate=lambda i, col: f"{label}, line {line_of(i)}, column {headers.get(col, col)}")
-
-
-def _parser_reason(e: Exception) -> str:
-    msg = str(e).strip().splitlines()[-1]
-    return msg.replace("Error tokenizing data. C error: ", "")
+                    locate=lambda i, col: f"{label}, line {line_of[i]}, column {headers.get(col, col)}",
+                    row_label=lambda i: f"line {line_of[i]}")
 
 
 def _strip(frame: pd.DataFrame) -> pd.DataFrame:

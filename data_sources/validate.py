@@ -163,7 +163,7 @@ def check_long(table: RawTable, config: Config, today: date | None = None,
            lambda p: f'"{rw[p]}" is not a date; write it as YYYY-MM-DD, e.g. 2015-07-20')
     report(not_real, "week_commencing",
            lambda p: f'"{rw[p]}" is not a real date (there is no such day); check the day and the month')
-    dow = weeks.dt.dayofweek
+    dow = weeks.dt.day_of_week
     not_monday = weeks.notna() & (dow != 0)
     wk = weeks.to_numpy()
     dw = dow.to_numpy()

@@ -1,0 +1,54 @@
+"""A source that takes the newest file dropped in a folder (the analyst's weekly export)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Mapping
+
+from tracker.config import Config
+from tracker.errors import InputError
+
+from .importing import Loaded, load_files
+
+
+@dataclass
+class FolderSource:
+    """The newest file matching `pattern` in `path` (relative paths are from the configuration file's folder)."""
+
+    name: str
+    path: str
+    pattern: str = "*.csv"
+    format: str = "long"
+    la: str | None = None
+    sheet: str | None = None
+    config_path: str = ""
+    key: str = "sources[?]"
+    kind: str = "folder"
+
+    def folder(self) -> Path:
+        """The folder, resolved against the configuration file's folder when relative."""
+        p = Path(self.path).expanduser()
+        if not p.is_absolute() and self.config_path and Path(self.config_path).is_file():
+            p = Path(self.config_path).resolve().parent / p
+        return p
+
+    def newest(self) -> Path:
+        """The newest matching file; Excel's lock files (~$...) and hidden files are skipped."""
+        folder = self.folder()
+        if not folder.is_dir():
+            raise InputError(f"source {self.name}: the folder {folder} does not exist; check {self.key}.path")
+        files = [f for f in folder.glob(self.pattern)
+                 if f.is_file() and not f.name.startswith(("~$", "."))]
+        if not files:
+            raise InputError(f'source {self.name}: no file matching "{self.pattern}" in {folder}; drop the '
+                             f"export there or check {self.key}.pattern")
+        return max(files, key=lambda f: (f.stat().st_mtime, f.name))
+
+    def load(self, config: Config, env: Mapping[str, str], today: date | None = None) -> Loaded:
+        """Read and check the newest file."""
+        newest = self.newest()
+        loaded = load_files([newest], config, fmt=self.format, la=self.la, sheet=self.sheet, today=today)
+        loaded.source = f"folder {self.name}: {newest.resolve()}"[:500]
+        loaded.notes.insert(0, f"newest file: {newest.name}")
+        return loaded
