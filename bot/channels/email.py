@@ -1,0 +1,272 @@
+"""Email over SMTP: one connection for the whole fan-out, one message per recipient address.
+
+The message is rendered once per subscription (renderers.email.build_message) and serialised once;
+each recipient's copy is that text with its own To, Message-ID and List-Unsubscribe headers in
+front, so ten thousand recipients cost ten thousand SMTP transactions and nothing more. Every value
+that reaches a header is checked (addresses) or percent-encoded (URLs), so no user data can add a
+header.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import date
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from tracker.errors import ConfigError
+
+from .base import ChannelError, Delivery
+
+# An address without display name or comments: what a subscription lists, and all a header gets.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
+
+
+def check_address(addr: str, where: str) -> str:
+    """The address, stripped; ConfigError naming `where` when it is not a plain address."""
+    a = addr.strip()
+    if len(a) > 254 or not ADDRESS.match(a):
+        raise ConfigError(f"{where}: {addr!r} is not an email address (write it plainly, like "
+                          f"team@example.gov.uk, one address per entry)")
+    return a
+
+
+def read_email_file(path: str, base_dir: Path) -> list[str]:
+    """The addresses in a file: one a line; blank lines and lines starting with # are skipped."""
+    p = Path(path)
+    if not p.is_absolute():
+        p = base_dir / p
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such file (named by a subscription's email_file); create it or fix the "
+                          f"path, which is relative to the configuration file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text; save the address list as UTF-8") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            out.append(check_address(line, f"{p}, line {n}"))
+    return out
+
+
+def recipients(addresses: list[str]) -> list[str]:
+    """Each address once, ignoring case (a mailing-list address is one recipient)."""
+    seen: dict[str, str] = {}
+    for a in addresses:
+        seen.setdefault(a.lower(), a)
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class MailTemplate:
+    """A subscription's message serialised once, without its per-recipient headers."""
+
+    sender: str              # the envelope sender (MAIL_FROM)
+    head: bytes              # header lines, CRLF-terminated, without To / Message-ID / List-Unsubscribe
+    body: bytes              # everything after the blank line
+    domain: str              # for Message-IDs
+    list_key: str            # the subscription, as the unsubscribe link names it
+    unsubscribe_mailto: str | None
+    unsubscribe_url: str | None   # PUBLIC_BASE_URL + /unsubscribe, for RFC 8058 one-click
+
+
+def list_id(subscription: str, domain: str) -> str:
+    """The List-Id of a subscription: 'city.tracker.example.gov.uk' (RFC 2919)."""
+    from bot.context import slug
+
+    return f"{slug(subscription)}.tracker.{domain}"
+
+
+def build_template(model, png: bytes, *, subscription: str, sender: str, from_name: str,
+                   public_base_url: str | None, unsubscribe_address: str | None) -> MailTemplate:
+    """Render one subscription's message once (pure)."""
+    from renderers.email import build_message
+
+    check_address(sender, "MAIL_FROM")
+    domain = sender.rpartition("@")[2]
+    msg = build_message(model, png, sender=sender, to=None, public_base_url=public_base_url, from_name=from_name,
+                        list_id=list_id(subscription, domain), unsubscribe_mailto=unsubscribe_address,
+                        message_id_domain=domain)
+    for h in ("To", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"):
+        del msg[h]
+    raw = msg.as_bytes(policy=policy.SMTP)
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    return MailTemplate(sender=sender, head=head + b"\r\n", body=body, domain=domain, list_key=subscription,
+                        unsubscribe_mailto=unsubscribe_address,
+                        unsubscribe_url=(public_base_url.rstrip("/") + "/unsubscribe") if public_base_url else None)
+
+
+def build_notice_template(subject: str, text: str, *, key: str, sender: str, from_name: str) -> MailTemplate:
+    """A plain-text notice (e.g. to the owners, about a held week) as a template (pure)."""
+    from email.headerregistry import Address
+    from email.utils import format_datetime, formatdate
+
+    check_address(sender, "MAIL_FROM")
+    for value in (subject, from_name):
+        if any(c in value for c in "\r\n\0"):
+            raise ConfigError(f"{value!r} contains a line break; write it on one line")
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    local, _, host = sender.rpartition("@")
+    msg["From"] = Address(display_name=from_name, username=local, domain=host)
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    head, _, body = msg.as_bytes(policy=policy.SMTP).partition(b"\r\n\r\n")
+    return MailTemplate(sender=sender, head=head + b"\r\n", body=body, domain=host, list_key=key,
+                        unsubscribe_mailto=None, unsubscribe_url=None)
+
+
+def message_id(week: date, subscription: str, recipient: str, generation: int, domain: str) -> str:
+    """A Message-ID that is the same every time this row is sent, so that a message sent again after a
+    crash is recognised as the same message; --force (a new generation) makes a new one."""
+    h = hashlib.sha256(f"{subscription}\0{recipient.lower()}".encode()).hexdigest()[:20]
+    return f"<tracker.{week.isoformat()}.{h}.{generation}@{domain}>"
+
+
+def unsubscribe_link(t: MailTemplate, recipient: str, signer=None) -> str | None:
+    """The one-click unsubscribe URL for one recipient (signed when a signing function is given)."""
+    if not t.unsubscribe_url:
+        return None
+    query = urlencode({"list": t.list_key, "address": recipient})
+    if signer is not None:
+        query += "&sig=" + quote(signer(f"/unsubscribe?{query}"), safe="")
+    return f"{t.unsubscribe_url}?{query}"
+
+
+def build_payload(t: MailTemplate, recipient: str, msg_id: str, one_click_url: str | None = None) -> bytes:
+    """One recipient's message as sent (pure): the template with To, Message-ID and List-Unsubscribe."""
+    check_address(recipient, "recipient")
+    lines = [f"To: {recipient}", f"Message-ID: {msg_id}"]
+    links = []
+    if one_click_url:
+        if any(c in one_click_url for c in "\r\n <>"):
+            raise ConfigError("PUBLIC_BASE_URL: contains a space or line break; write the address alone")
+        links.append(f"<{one_click_url}>")
+    if t.unsubscribe_mailto:
+        subject = quote(f"Unsubscribe {t.list_key}", safe="")
+        links.append(f"<mailto:{t.unsubscribe_mailto}?subject={subject}>")
+    if links:
+        lines.append("List-Unsubscribe: " + ",\r\n ".join(links))
+    if one_click_url:
+        lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")   # RFC 8058
+    return "\r\n".join(lines).encode("ascii") + b"\r\n" + t.head + b"\r\n" + t.body
+
+
+def parse(raw: bytes) -> EmailMessage:
+    """A sent message read back (for the outbox and tests)."""
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
+class EmailChannel:
+    """SMTP with STARTTLS, implicit TLS or neither, and login when SMTP_USER is set."""
+
+    name = "email"
+
+    def __init__(self, settings, *, timeout: float = 60, ssl_context: ssl.SSLContext | None = None):
+        self.host = settings.smtp_host
+        self.ssl = settings.smtp_ssl
+        self.starttls = settings.smtp_starttls
+        self.port = settings.smtp_port or (465 if self.ssl else 587 if self.starttls else 25)
+        self.user, self.password = settings.smtp_user, settings.smtp_password
+        self.sender = settings.mail_from
+        self.timeout = timeout
+        self.context = ssl_context
+        self.conn: smtplib.SMTP | None = None
+
+    def _where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def open(self) -> None:
+        """Connect, upgrade to TLS as configured, and log in."""
+        if not self.host:
+            raise ChannelError("SMTP_HOST is not set; set it (and SMTP_PORT) to send email", fatal=True)
+        ctx = self.context or ssl.create_default_context()
+        try:
+            if self.ssl:
+                conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ctx)
+            else:
+                conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            conn.ehlo()
+            if self.starttls:
+                if not conn.has_extn("starttls"):
+                    conn.close()
+                    raise ChannelError(f"the mail server {self._where()} does not offer STARTTLS; set SMTP_STARTTLS=0, "
+                                       f"or SMTP_SSL=1 if it expects TLS from the start (usually port 465)", fatal=True)
+                conn.starttls(context=ctx)
+                conn.ehlo()
+            if self.user:
+                conn.login(self.user, self.password or "")
+        except smtplib.SMTPAuthenticationError as e:
+            raise ChannelError(f"the mail server {self._where()} refused SMTP_USER/SMTP_PASSWORD ({e.smtp_code}); "
+                               f"check them", fatal=True) from None
+        except smtplib.SMTPNotSupportedError:
+            raise ChannelError(f"the mail server {self._where()} does not accept a login here; leave SMTP_USER empty "
+                               f"or turn on SMTP_STARTTLS/SMTP_SSL", fatal=True) from None
+        except ssl.SSLError as e:
+            raise ChannelError(f"TLS with {self._where()} failed ({e.reason}); check SMTP_SSL / SMTP_STARTTLS and "
+                               f"the port", fatal=True) from None
+        except (OSError, smtplib.SMTPException) as e:
+            raise ChannelError(f"cannot reach the mail server {self._where()} ({e.__class__.__name__}: {e}); "
+                               f"check SMTP_HOST and SMTP_PORT", fatal=True) from None
+        self.conn = conn
+
+    def send(self, delivery: Delivery) -> None:
+        """Send one recipient's message; reconnect once if the connection was dropped."""
+        if self.conn is None:
+            self.open()
+        try:
+            self._send(delivery)
+        except (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout, BrokenPipeError):
+            self.close()
+            self.open()          # raises a fatal ChannelError when the server is gone
+            try:
+                self._send(delivery)
+            except (smtplib.SMTPServerDisconnected, OSError) as e:
+                self.close()
+                raise ChannelError(f"the mail server {self._where()} dropped the connection again ({e}); "
+                                   f"try again later", fatal=True) from None
+
+    def _send(self, delivery: Delivery) -> None:
+        try:
+            refused = self.conn.sendmail(self.sender, [delivery.recipient], delivery.payload)
+        except smtplib.SMTPRecipientsRefused as e:
+            code, text = next(iter(e.recipients.values()))
+            raise ChannelError(f"{delivery.recipient} was refused by the mail server: {code} "
+                               f"{text.decode(errors='replace')}") from None
+        except smtplib.SMTPSenderRefused as e:
+            raise ChannelError(f"the mail server refused the sender MAIL_FROM={self.sender}: {e.smtp_code} "
+                               f"{e.smtp_error.decode(errors='replace')}", fatal=True) from None
+        except smtplib.SMTPDataError as e:
+            raise ChannelError(f"the mail server refused the message for {delivery.recipient}: {e.smtp_code} "
+                               f"{e.smtp_error.decode(errors='replace')}") from None
+        except smtplib.SMTPResponseException as e:
+            if e.smtp_code == 421:       # the server is closing the connection: reconnect
+                raise smtplib.SMTPServerDisconnected(str(e)) from None
+            raise ChannelError(f"the mail server answered {e.smtp_code} for {delivery.recipient}: "
+                               f"{e.smtp_error.decode(errors='replace')}") from None
+        if refused:
+            raise ChannelError(f"{delivery.recipient} was refused by the mail server: {refused}")
+
+    def close(self) -> None:
+        """Say QUIT (politely; a dead connection is simply dropped)."""
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (smtplib.SMTPException, OSError):
+                try:
+                    self.conn.close()
+                except OSError:
+                    pass
+            self.conn = None

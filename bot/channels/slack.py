@@ -1,0 +1,125 @@
+"""Slack with slack_sdk: the PNG uploaded into the channel (files_upload_v2), then the Block Kit message.
+
+SLACK_API_URL points the client at another API base (GovSlack, or a test server). Rate limits (HTTP
+429 with Retry-After) and server errors are retried by the SDK's own retry handlers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import ChannelError, Delivery
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class SlackPost:
+    """What one channel gets: the image to upload and the chat.postMessage body."""
+
+    channel: str
+    message: dict            # {"channel", "text", "blocks"}
+    png: bytes
+    filename: str
+    title: str
+    alt_text: str
+
+
+def build_payload(model, png: bytes, channel: str, filename: str = "tracker.png") -> SlackPost:
+    """One channel's post (pure): the Block Kit message from renderers.slack and the image beside it."""
+    from renderers.formatting import alt_text, breakdown_alt_text
+    from renderers.slack import render_slack
+    from tracker.model import Breakdown
+
+    msg = render_slack(model)
+    alt = breakdown_alt_text(model) if isinstance(model, Breakdown) else alt_text(model)
+    return SlackPost(channel=channel, message={"channel": channel, **msg}, png=png, filename=filename,
+                     title=msg["text"][:250], alt_text=alt[:1000])
+
+
+# What Slack's error codes mean for the person reading the summary.
+_ADVICE = {
+    "channel_not_found": "channel {c} was not found: check the id in slack_channels (right-click the channel, "
+                         "View channel details, the ID at the bottom); a private channel needs the bot invited first",
+    "is_archived": "channel {c} is archived: unarchive it or remove it from slack_channels",
+    "invalid_auth": "Slack refused SLACK_BOT_TOKEN (invalid_auth): copy the Bot User OAuth Token (xoxb-...) again",
+    "not_authed": "SLACK_BOT_TOKEN is missing or empty",
+    "account_inactive": "the Slack app behind SLACK_BOT_TOKEN has been deactivated or uninstalled; reinstall it",
+    "token_revoked": "SLACK_BOT_TOKEN has been revoked; reinstall the app and copy the new token",
+    "missing_scope": "the Slack app lacks a permission ({needed}): add it under OAuth & Permissions and reinstall",
+    "ratelimited": "Slack kept answering 429 (rate limited) after the retries; run again later",
+    "msg_too_long": "the message is too long for Slack",
+}
+_FATAL = {"invalid_auth", "not_authed", "account_inactive", "token_revoked"}
+
+
+class SlackChannel:
+    """Posts to Slack channels through one WebClient."""
+
+    name = "slack"
+
+    def __init__(self, settings, *, retries: int = 3, timeout: int = 30):
+        self.token = settings.slack_bot_token
+        base = settings.slack_api_url or DEFAULT_API_URL
+        self.base_url = base if base.endswith("/") else base + "/"
+        self.retries = retries
+        self.timeout = timeout
+        self.client = None
+        self.bot_name = "the bot"
+
+    def open(self) -> None:
+        """Make the client and check the token (auth.test), learning the bot's name for advice."""
+        from slack_sdk import WebClient
+        from slack_sdk.errors import SlackApiError
+        from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
+                                                           ServerErrorRetryHandler)
+
+        if not self.token:
+            raise ChannelError("SLACK_BOT_TOKEN is not set; set it to post to Slack", fatal=True)
+        self.client = WebClient(token=self.token, base_url=self.base_url, timeout=self.timeout, retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=self.retries),
+            ServerErrorRetryHandler(max_retry_count=self.retries),
+        ])
+        try:
+            auth = self.client.auth_test()
+        except SlackApiError as e:
+            raise self._error(e, "") from None
+        except OSError as e:
+            raise ChannelError(f"cannot reach Slack at {self.base_url} ({e}); check SLACK_API_URL and the network",
+                               fatal=True) from None
+        self.bot_name = auth.get("user") or self.bot_name
+
+    def _error(self, e, channel: str) -> ChannelError:
+        code = e.response.get("error", "") if e.response is not None else ""
+        if code == "not_in_channel":
+            return ChannelError(f"the bot is not in channel {channel}: open the channel in Slack and type "
+                                f"/invite @{self.bot_name}")
+        if e.response is not None and e.response.status_code == 429:
+            code = "ratelimited"
+        advice = _ADVICE.get(code)
+        if advice:
+            return ChannelError(advice.format(c=channel, needed=e.response.get("needed", "see the app settings")),
+                                fatal=code in _FATAL)
+        return ChannelError(f"Slack answered {code or e.response.status_code} for channel {channel}")
+
+    def send(self, delivery: Delivery) -> None:
+        """Upload the image into the channel, then post the message."""
+        from slack_sdk.errors import SlackApiError, SlackRequestError
+
+        p: SlackPost = delivery.payload
+        if self.client is None:
+            self.open()
+        try:
+            self.client.files_upload_v2(channel=p.channel, file=p.png, filename=p.filename, title=p.title,
+                                        alt_txt=p.alt_text)
+            self.client.chat_postMessage(**p.message, unfurl_links=False, unfurl_media=False)
+        except SlackApiError as e:
+            raise self._error(e, p.channel) from None
+        except SlackRequestError as e:
+            raise ChannelError(f"the image upload to Slack for channel {p.channel} failed ({e})") from None
+        except OSError as e:
+            raise ChannelError(f"cannot reach Slack at {self.base_url} ({e}); check SLACK_API_URL") from None
+
+    def close(self) -> None:
+        """Nothing to release (the client opens a connection per call)."""
+        self.client = None
