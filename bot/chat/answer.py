@@ -1,0 +1,220 @@
+"""The one answering function of every chat: a Query (or text) in, an Answer out, and the Answer in each format.
+
+The Answer holds the model the core built (Tracker, Breakdown, Curve) or a help/error text; the
+formats draw only on it, through the same renderers as the weekly delivery, so suppression flows
+through unchanged: a withheld figure is None in the model and "c" in every answer.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import date
+
+from tracker.config import Config
+from tracker.errors import ObsessionError
+from tracker.figures import FigureTable
+from tracker.model import Breakdown, Curve, Tracker
+
+from .grammar import LAST, ParseError, Query, help_text, parse
+
+HELP, ERROR, TRACKER, OBSESSION, BREAKDOWN = "help", "error", "tracker", "obsession", "breakdown"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the chat says back: a model (with the chart's model for one obsession) or a text."""
+
+    kind: str                                 # help | error | tracker | obsession | breakdown
+    query: Query | None = None
+    model: Tracker | Breakdown | None = None  # for `obsession`: a Tracker holding that one row
+    curve: Curve | None = None                # the turn-the-curve chart of an `obsession` answer
+    message: str = ""                         # help text, or an error's one-line reason
+    example: str = ""                         # for an error: a command that works
+
+    @property
+    def public(self) -> bool:
+        """True when the asker wants it posted in the channel."""
+        return bool(self.query and self.query.public)
+
+    @property
+    def has_image(self) -> bool:
+        """True when there is a picture to go with the answer."""
+        return self.kind in (TRACKER, OBSESSION, BREAKDOWN)
+
+    def image_path(self) -> str | None:
+        """The archive path of this answer's image (tracker, chart or breakdown), or None."""
+        from bot import urls
+
+        if self.kind == TRACKER:
+            return urls.tracker_path(self.model.week, self.model.area, ".png")
+        if self.kind == OBSESSION:
+            return urls.curve_path(self.curve.week, self.curve.area, self.curve.obsession.key)
+        if self.kind == BREAKDOWN:
+            return urls.breakdown_path(self.model.week, self.model.obsession.key, ".png")
+        return None
+
+    def page_path(self) -> str | None:
+        """The archive page this answer comes from, or None."""
+        from bot import urls
+
+        if self.kind in (TRACKER, OBSESSION):
+            return urls.tracker_path(self.model.week, self.model.area)
+        if self.kind == BREAKDOWN:
+            return urls.breakdown_path(self.model.week, self.model.obsession.key)
+        return None
+
+
+def _week(query: Query, figures: FigureTable) -> date | None:
+    if query.week != LAST:
+        return query.week
+    weeks = figures.weeks()
+    if len(weeks) < 2:
+        raise ParseError("There is no week before the latest one yet.", "/obsession")
+    return weeks[-2]
+
+
+def answer_query(query: Query, config: Config, figures: FigureTable) -> Answer:
+    """The answer to a parsed question, built by the core from the figures."""
+    from tracker.arithmetic import build_breakdown, build_curve, build_tracker
+
+    if query.help:
+        return Answer(HELP, query, message=help_text(config))
+    try:
+        week = _week(query, figures)
+        if query.clusters_breakdown:
+            return Answer(BREAKDOWN, query, model=build_breakdown(figures, config, query.obsession, week))
+        tracker = build_tracker(figures, config, week, query.cluster)
+        if query.obsession is None:
+            return Answer(TRACKER, query, model=tracker)
+        one = replace(tracker, rows=(tracker.row(query.obsession),))
+        curve = build_curve(figures, config, query.obsession, query.cluster, week)
+        return Answer(OBSESSION, query, model=one, curve=curve)
+    except ParseError as e:
+        return Answer(ERROR, query, message=e.reason, example=e.example)
+    except ObsessionError as e:
+        # NotFound for a week without figures: the message names only dates and configured names.
+        return Answer(ERROR, query, message=str(e), example="/obsession week=last")
+
+
+def answer(text: str, config: Config, figures: FigureTable) -> Answer:
+    """Parse the text and answer it; a question the grammar does not know gets an error Answer."""
+    try:
+        query = parse(text, config)
+    except ParseError as e:
+        return Answer(ERROR, None, message=e.reason, example=e.example)
+    return answer_query(query, config, figures)
+
+
+def render_image(ans: Answer) -> bytes | None:
+    """The PNG of the answer: the tracker or breakdown image, or the turn-the-curve chart."""
+    if ans.kind in (TRACKER, BREAKDOWN):
+        from renderers.png import render_png
+
+        return render_png(ans.model)
+    if ans.kind == OBSESSION:
+        from renderers.curve import render_curve
+
+        return render_curve(ans.curve)
+    return None
+
+
+# ---- formats -------------------------------------------------------------------------------------
+
+def to_text(ans: Answer) -> str:
+    """The answer as plain text (terminals and `obsession ask`)."""
+    if ans.kind == HELP:
+        return ans.message + "\n"
+    if ans.kind == ERROR:
+        return f"{ans.message}\nTry: {ans.example}\n"
+    from renderers.text import render_breakdown_text, render_text
+
+    if ans.kind == BREAKDOWN:
+        return render_breakdown_text(ans.model)
+    return render_text(ans.model)
+
+
+def to_dict(ans: Answer) -> dict:
+    """The answer as a JSON-ready dict: the model as the contract's JSON, or the text."""
+    from renderers.json_tracker import breakdown_dict, tracker_dict
+
+    d: dict = {"answer": ans.kind}
+    if ans.query is not None:
+        q = ans.query
+        d["query"] = {"obsession": q.obsession, "cluster": q.cluster, "clusters": q.clusters_breakdown,
+                      "week": q.week.isoformat() if isinstance(q.week, date) else q.week, "public": q.public}
+    if ans.kind == HELP:
+        d["text"] = ans.message
+    elif ans.kind == ERROR:
+        d["error"] = ans.message
+        d["example"] = ans.example
+    elif ans.kind == BREAKDOWN:
+        d["breakdown"] = breakdown_dict(ans.model)
+    else:
+        d["tracker"] = tracker_dict(ans.model)
+    if ans.has_image:
+        d["image"] = ans.image_path()
+        d["page"] = ans.page_path()
+    return d
+
+
+def to_json(ans: Answer) -> str:
+    """The answer as indented JSON text."""
+    return json.dumps(to_dict(ans), indent=2, ensure_ascii=False) + "\n"
+
+
+def _slack_escape(text: str) -> str:
+    # Slack's three control characters; the rest of our text is ours or already made safe.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_slack(ans: Answer, image_url: str | None = None, image_file_id: str | None = None) -> dict:
+    """The answer as a Slack message: {"response_type", "text", "blocks"}."""
+    response_type = "in_channel" if ans.public and ans.kind not in (HELP, ERROR) else "ephemeral"
+    if ans.kind in (HELP, ERROR):
+        body = ans.message if ans.kind == HELP else f"{ans.message}\nTry: {ans.example}"
+        # plain_text: nothing in it can mention, link or format, whatever it holds.
+        blocks = [{"type": "section", "text": {"type": "plain_text", "text": body[:2990], "emoji": False}}]
+        first = body.splitlines()[0] if body else "obsession"
+        return {"response_type": response_type, "text": _slack_escape(first), "blocks": blocks}
+    from renderers.slack import render_slack
+
+    msg = render_slack(ans.model, image_url=image_url, image_file_id=image_file_id)
+    return {"response_type": response_type, **msg}
+
+
+def _card(body: list[dict]) -> dict:
+    return {"type": "message", "attachments": [{
+        "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
+        "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
+                    "version": "1.5", "body": body}}]}
+
+
+def to_teams(ans: Answer, image_url: str | None = None) -> dict:
+    """The answer as a Teams message with one Adaptive Card 1.5 (the outgoing webhook's reply)."""
+    if ans.kind in (HELP, ERROR):
+        lines = ans.message.splitlines() if ans.kind == HELP else [ans.message, f"Try: {ans.example}"]
+        if ans.kind == HELP:
+            lines = [ln.replace("/obsession", "@Obsession") for ln in lines]
+        # TextRuns are never read as markdown: nothing in them can link, mention or format.
+        head = "Obsession tracker: help" if ans.kind == HELP else "Sorry"
+        body = [{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": head, "weight": "Bolder"}]}]
+        body += [{"type": "RichTextBlock", "spacing": "Small", "inlines": [{"type": "TextRun", "text": ln}]}
+                 for ln in lines if ln.strip()]
+        return _card(body)
+    from renderers.teams import render_teams
+
+    envelope = render_teams(ans.model, image_url=image_url)
+    return {"type": "message", "attachments": [envelope["attachments"][0]]}
+
+
+def render(ans: Answer, fmt: str, image_url: str | None = None) -> str:
+    """The answer in one of text, json, slack, teams (as text to print)."""
+    if fmt == "text":
+        return to_text(ans)
+    if fmt == "json":
+        return to_json(ans)
+    if fmt == "slack":
+        return json.dumps(to_slack(ans, image_url=image_url), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "teams":
+        return json.dumps(to_teams(ans, image_url=image_url), indent=2, ensure_ascii=False) + "\n"
+    raise ValueError(f"unknown format {fmt}")
