@@ -35,15 +35,20 @@ def _cell(*items: dict) -> dict:
 
 
 def _change(value, obsession, withheld: bool, verdict, pct: str = "") -> dict:
+    """'▼ -175 (-12.3 %) better' coloured by the verdict; only our own wording, so a TextBlock is safe."""
     if withheld:
-        return _rich(_run("c"), horizontalAlignment="Right")
+        return _text("c")
     if value is None:
-        return _rich(_run("–"), horizontalAlignment="Right")
+        return _text("–")
     pct = f" ({pct} %)" if pct and pct not in ("c", "–", "n/a") else ""
-    colour = CARD_COLOUR.get(verdict, "Default")
-    return _rich(_run(f"{arrow(value, obsession)} {signed(value, obsession, points=True)}{pct}", weight="Bolder",
-                      color=colour),
-                 _run(f" {VERDICT_WORD.get(verdict, '')}", color=colour), horizontalAlignment="Right")
+    word = VERDICT_WORD.get(verdict, "")
+    return _text(f"{arrow(value, obsession)} {signed(value, obsession, points=True)}{pct} {word}".rstrip(),
+                 color=CARD_COLOUR.get(verdict, "Default"), weight="Bolder")
+
+
+def _text(text: str, **props) -> dict:
+    """A TextBlock for figures and fixed wording only (its text is read as markdown)."""
+    return {"type": "TextBlock", "text": text, "wrap": True, **props}
 
 
 def _title(obsession) -> dict:
@@ -53,6 +58,12 @@ def _title(obsession) -> dict:
         runs.append(_run(verb, weight="Bolder"))
     runs.append(_run(after))
     return _rich(*[r for r in runs if r["text"]])
+
+
+def _columns(widths: list[int]) -> list[dict]:
+    """The first column (names) to the left, the figures to the right."""
+    return [{"type": "TableColumnDefinition", "width": w,
+             **({"horizontalCellContentAlignment": "Right"} if i else {})} for i, w in enumerate(widths)]
 
 
 def _header_row(*names: str) -> dict:
@@ -81,13 +92,11 @@ def _tracker_body(t: Tracker) -> list[dict]:
         latest = number(r.latest, o, LATEST in r.withheld, unit=True)
         rows.append({"type": "TableRow", "cells": [
             _cell(_title(o)),
-            _cell({"type": "TextBlock", "text": latest, "weight": "Bolder", "size": "Large",
-                   "horizontalAlignment": "Right"}),
+            _cell(_text(latest, weight="Bolder", size="Large")),
             _cell(_change(r.change_since_last_week, o, CHANGE_WEEK in r.withheld, r.verdict_since_last_week)),
             _cell(_change(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld, r.verdict_since_baseline, pct)),
         ]})
-    body.append({"type": "Table", "columns": [{"width": 3}, {"width": 1}, {"width": 2}, {"width": 2}],
-                 "rows": rows, "firstRowAsHeader": True, "gridStyle": "default"})
+    body.append({"type": "Table", "columns": _columns([3, 1, 2, 2]), "rows": rows, "firstRowAsHeader": True})
     for r in t.rows:
         if r.note:
             body.append(_rich(_run(f"{r.obsession.label}: {r.note}", isSubtle=True)))
@@ -117,8 +126,7 @@ def _breakdown_body(b: Breakdown, compact: bool = False) -> list[dict]:
             area.append(_run(" lagging", color="Warning", weight="Bolder"))
         row = {"type": "TableRow", "cells": [
             _cell(_rich(*area)),
-            _cell({"type": "TextBlock", "text": number(r.latest, o, LATEST in r.withheld, unit=True),
-                   "weight": "Bolder", "horizontalAlignment": "Right"}),
+            _cell(_text(number(r.latest, o, LATEST in r.withheld, unit=True), weight="Bolder")),
             _cell(_change(r.change_since_last_week, o, CHANGE_WEEK in r.withheld, r.verdict_since_last_week)),
             _cell(_change(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld, r.verdict_since_baseline, pct)),
         ]}
@@ -132,7 +140,7 @@ def _breakdown_body(b: Breakdown, compact: bool = False) -> list[dict]:
 
     rows.append(line(b.city, f"{b.city.area} (city)"))
     rows += [line(r, f"{r.rank}. {r.area}" if r.rank else r.area) for r in b.rows]
-    body.append({"type": "Table", "columns": [{"width": w} for w in widths], "rows": rows, "firstRowAsHeader": True})
+    body.append({"type": "Table", "columns": _columns(widths), "rows": rows, "firstRowAsHeader": True})
     notes = [b.lagging_rule[0].upper() + b.lagging_rule[1:] + "."] + list(b.notes)
     body.append(_rich(_run(" ".join(notes), size="Small", isSubtle=True), spacing="Medium"))
     return body
