@@ -195,3 +195,88 @@ def demo_env(tmp_path, monkeypatch):
         monkeypatch.setenv(k, v)
     monkeypatch.chdir(tmp_path)
     return env
+
+
+# ---- the web process (chat and archive) ---------------------------------------------------------
+
+WEB_SECRETS = {   # test values only
+    "SLACK_SIGNING_SECRET": "test-signing-secret-0123456789abcdef",
+    "TEAMS_OUTGOING_WEBHOOK_SECRET": "dGVzdC10ZWFtcy1vdXRnb2luZy13ZWJob29rLWtleSE=",   # base64 of a test key
+    "URL_SIGNING_KEY": "test-url-signing-key",
+}
+
+
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory, demo_frame):
+    """A SQLite file holding the demo figures (seeded once per run; copy it before writing)."""
+    from tracker.demo_data import SOURCE
+    from tracker.store import Store
+
+    path = tmp_path_factory.mktemp("seeded") / "obsessions.db"
+    s = Store(f"sqlite:///{path}")
+    s.create()
+    s.save_figures(demo_frame, SOURCE)
+    s.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app(seeded_db, tmp_path, demo_config):
+    """Factory: app(env=None, **create_app options) -> the web app on a copy of the seeded store, test secrets set.
+
+    The copy's URL is on the returned app as `app.state.database_url`. Drawing runs in threads
+    (render_workers=0) unless a test asks for worker processes.
+    """
+    import shutil
+
+    from bot.web import create_app
+    from tracker.settings import Settings
+
+    made = []
+
+    def make(env: dict | None = None, config=None, **options):
+        db = tmp_path / f"web-{len(made)}.db"
+        shutil.copy(seeded_db, db)
+        url = f"sqlite:///{db}"
+        settings = Settings.from_env({"DATABASE_URL": url, **WEB_SECRETS, **(env or {})}, dotenv=False)
+        options.setdefault("render_workers", 0)
+        web = create_app(settings, config or demo_config, **options)
+        web.state.database_url = url
+        web.state.settings = settings
+        made.append(web)
+        return web
+
+    return make
+
+
+@pytest.fixture
+def live_server():
+    """Factory: live_server(asgi_app) -> 'http://127.0.0.1:PORT', a real uvicorn in a thread (stopped after the test)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    running = []
+
+    def start(asgi_app) -> str:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(asgi_app, log_level="warning", lifespan="on", access_log=False))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the web app did not start")
+            time.sleep(0.02)
+        running.append((server, thread, sock))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread, sock in running:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
