@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from email import policy
 from html.parser import HTMLParser
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -299,3 +300,43 @@ def test_email_in_headless_chromium_light_and_dark(figure2_tracker, tmp_path):
     assert green > 1_000, "the tracker image is drawn"
     # The navy header band is drawn in light mode (the title's background, explicit for Outlook and Gmail).
     assert any(light.getpixel((x, 60)) == (31, 58, 95) for x in range(150, 750, 10))
+
+
+@pytest.fixture
+def seeded(demo_env, monkeypatch):
+    """The demo store seeded up to a fixed week, and a stand-in PNG renderer (the image is not under test here)."""
+    import sys
+    import types
+
+    from tracker.config import load_config
+    from tracker.demo_data import demo_frame
+    from tracker.store import Store
+
+    s = Store(demo_env["DATABASE_URL"])
+    s.create()
+    s.save_figures(demo_frame(load_config(None), date(2015, 9, 14)), "demo")
+    stub = types.ModuleType("renderers.png")
+    stub.render_png = lambda model: _png((1, 2, 3))
+    monkeypatch.setitem(sys.modules, "renderers.png", stub)
+    monkeypatch.setenv("MAIL_FROM", "tracker@leeds.example.gov.uk")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://tracker.example.gov.uk")
+    return demo_env
+
+
+def test_render_command_writes_html_with_the_image_beside_it_and_a_complete_eml(seeded, tmp_path):
+    from bot.cli import main
+
+    assert main(["render", "--week", "2015-07-20", "--format", "html", "-o", str(tmp_path / "week.html")]) == 0
+    html = (tmp_path / "week.html").read_text(encoding="utf-8")
+    assert (tmp_path / "week.png").read_bytes() == _png((1, 2, 3))
+    assert [i["src"] for i in _parse(html).imgs] == ["week.png"]
+    assert _parse(html).tables[0] == FIGURE2_TABLE
+
+    assert main(["render", "--week", "2015-07-20", "--obsession", "cla", "--format", "eml",
+                 "-o", str(tmp_path / "cla.eml")]) == 0
+    m = email.message_from_bytes((tmp_path / "cla.eml").read_bytes(), policy=policy.default)
+    assert m["Subject"] == "Children looked after by cluster: week commencing 20 July 2015"
+    assert m["From"].addresses[0].addr_spec == "tracker@leeds.example.gov.uk"
+    related = m.get_payload()[1]
+    assert [p.get_content_type() for p in related.get_payload()] == ["text/html", "image/png"]
+    assert "https://tracker.example.gov.uk/archive/2015-07-20/cla-by-cluster.html" in related.get_payload()[0].get_content()

@@ -171,3 +171,20 @@ def test_outside_text_never_reaches_markdown(validator, evil_models):
         runs = " ".join(r["text"] for r in _walk(card, "TextRun"))
         assert EVIL in runs
         assert "msteams" not in card   # no mention entities, so <at> cannot mention anyone
+
+
+def test_render_command_prints_slack_and_teams_json(demo_env, capsys, validator):
+    from bot.cli import main
+    from tracker.config import load_config
+    from tracker.demo_data import demo_frame
+    from tracker.store import Store
+
+    s = Store(demo_env["DATABASE_URL"])
+    s.create()
+    s.save_figures(demo_frame(load_config(None), date(2015, 9, 14)), "demo")
+    assert main(["render", "--week", "2015-07-20", "--format", "teams"]) == 0
+    card = _card(json.loads(capsys.readouterr().out))
+    assert not list(validator.iter_errors(card)) and _table(card)[1][1] == "1,247"
+    assert main(["render", "--week", "2015-07-20", "--area", "Headingley", "--format", "slack"]) == 0
+    slack = json.loads(capsys.readouterr().out)
+    assert slack["blocks"][0]["text"]["text"] == "Weekly obsessions tracker: Headingley"
