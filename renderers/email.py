@@ -101,6 +101,16 @@ def _change_cell(value, obsession, withheld: bool, verdict, points: bool = False
             "word": VERDICT_WORD.get(verdict, ""), "cls": verdict or "same", "colour": COLOUR[key]}
 
 
+def _forecast_line(r) -> str:
+    """The turn-the-curve sentence, naming the obsession when the description does not already."""
+    if not r.forecast:
+        return ""
+    text = r.forecast.description
+    if r.obsession.label.lower() in text.lower():
+        return text[0].upper() + text[1:]
+    return f"{r.obsession.label}: {text}"
+
+
 def _tracker_rows(t: Tracker) -> list[dict]:
     rows = []
     for r in t.rows:
@@ -118,7 +128,7 @@ def _tracker_rows(t: Tracker) -> list[dict]:
             "base": _change_cell(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld, r.verdict_since_baseline,
                                  points=True),
             "baseline_value": number(r.baseline_value, o, BASELINE in r.withheld, unit=True),
-            "forecast": r.forecast.description if r.forecast else "",
+            "forecast": _forecast_line(r),
         })
     return rows
 
