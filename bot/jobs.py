@@ -1,34 +1,50 @@
-"""The main job: render this week's city tracker and every cluster's into the outbox."""
+"""The main job: the weekly delivery (bot.weekly), as `obsession demo` and the scheduler run it."""
 from __future__ import annotations
 
+import logging
 import sys
 
-from .outbox import outbox_folder, write_file
-
-
-def render_all_to_outbox(ctx, week=None) -> list:
-    """Write text and JSON of the city's and each cluster's tracker; return the folders written."""
-    from renderers.json_tracker import render_json
-    from renderers.text import render_text
-    from tracker.arithmetic import build_tracker, resolve_week
-
-    figures = ctx.figures()
-    week = resolve_week(figures, week)
-    folders = []
-    for area in (ctx.config.city, *ctx.config.clusters):
-        tracker = build_tracker(figures, ctx.config, week, area)
-        folder = outbox_folder(ctx.settings.outbox_dir, week, area)
-        write_file(folder, "tracker.txt", render_text(tracker))
-        write_file(folder, "tracker.json", render_json(tracker))
-        folders.append(folder)
-    return folders
+log = logging.getLogger("obsession.jobs")
 
 
 def weekly_job(ctx, week=None, out=sys.stdout) -> int:
-    """Run the weekly job and say where everything went."""
-    folders = render_all_to_outbox(ctx, week)
-    if folders:
-        print(f"Wrote {len(folders)} trackers (text and JSON) under {folders[0].parent}/:", file=out)
-        print(f"  city:     {folders[0]}/tracker.txt", file=out)
-        print(f"  clusters: {folders[1].parent}/<cluster>/tracker.txt (and tracker.json)", file=out)
-    return 0
+    """Run this week's delivery (into the outbox where a channel has no credentials) and say where it went."""
+    from pathlib import Path
+
+    from .weekly import run_weekly
+
+    code = run_weekly(ctx, week=week, out=out)
+    outbox = Path(ctx.settings.outbox_dir)
+    weeks = sorted(p for p in outbox.glob("*") if p.is_dir()) if outbox.is_dir() else []
+    if weeks:
+        latest = weeks[-1]
+        folders = sorted(p for p in latest.iterdir() if p.is_dir())
+        counts = {"email (.eml)": "*.eml", "Slack (slack-*.json)": "slack-*.json",
+                  "Teams (teams-*.json)": "teams-*.json", "images (tracker.png)": "tracker.png"}
+        made = {k: sum(1 for f in folders for _ in f.glob(pat)) for k, pat in counts.items()}
+        print(f"Outbox: {latest}/ has {len(folders)} subscription folders: "
+              + ", ".join(f"{n} {k}" for k, n in made.items() if n), file=out)
+        if folders:
+            subs = [s.name for s in ctx.config.subscriptions]
+            from .context import slug
+            first = next((f for f in folders if subs and f.name == slug(subs[0])), folders[0])
+            print(f"  e.g. {first}/: " + ", ".join(sorted(p.name for p in first.iterdir())[:6]), file=out)
+        print("  Open an .eml in a mail client; paste a slack-*.json into Slack's Block Kit Builder.", file=out)
+    return code
+
+
+def scheduled_job() -> None:
+    """The scheduler's job: a fresh context (settings and configuration read now), then the weekly run."""
+    from tracker.errors import ObsessionError
+
+    from .context import Context
+    from .weekly import run_weekly
+
+    try:
+        ctx = Context.from_env()
+        code = run_weekly(ctx)
+        log.info("weekly run finished with exit code %s", code)
+    except ObsessionError as e:
+        log.error("weekly run stopped (exit %s): %s", e.exit_code, e)
+    except Exception:   # the scheduler must survive for next week; the traceback goes to the log
+        log.exception("weekly run crashed")

@@ -1,0 +1,505 @@
+"""The weekly run: pull, check (the quality gate), render once per area, deliver to every recipient once.
+
+Deliveries over real channels go through the ledger (bot.ledger), so a rerun sends only what is not
+sent yet and two runs at once never send a row twice; channels without credentials write into the
+outbox instead. One recipient or channel failing never stops the others; the run ends with a
+summary and returns 1 when anything failed.
+"""
+from __future__ import annotations
+
+import getpass
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from tracker.errors import ConfigError, HeldByQualityGate, unknown
+
+from .channels.base import ChannelError, Delivery
+from .ledger import SENT, Key
+
+HOLD = "quality-hold"        # the ledger's subscription name for the owners' notice of a held week
+CLAIM_CHUNK = 200
+
+
+def gate_as_of(week: date, requested: date | None) -> date:
+    """The date staleness is judged on: today for the latest week, else the Monday after the week asked for."""
+    return date.today() if requested is None else week + timedelta(days=7)
+
+
+@dataclass
+class Target:
+    """One subscription's recipients, by channel."""
+
+    subscription: object
+    emails: list[str]
+    slack: list[str]
+    teams: list[str]
+
+
+@dataclass
+class Summary:
+    """What a run did, per channel."""
+
+    week: date
+    sent: Counter = field(default_factory=Counter)
+    already: Counter = field(default_factory=Counter)
+    failed: Counter = field(default_factory=Counter)
+    elsewhere: Counter = field(default_factory=Counter)
+    outbox: Counter = field(default_factory=Counter)
+    errors: dict = field(default_factory=lambda: defaultdict(list))     # message -> [labels]
+    folders: list = field(default_factory=list)
+
+    @property
+    def any_failed(self) -> bool:
+        """True when anything was not delivered."""
+        return sum(self.failed.values()) > 0
+
+    def lines(self) -> list[str]:
+        """The summary for the operator."""
+        out = [f"Week commencing {self.week:%Y-%m-%d}:"]
+        for kind in ("email", "slack", "teams", "owners"):
+            parts = []
+            for word, c in (("sent", self.sent), ("already sent", self.already), ("failed", self.failed),
+                            ("being sent by another run", self.elsewhere), ("written to the outbox", self.outbox)):
+                if c[kind]:
+                    parts.append(f"{c[kind]} {word}")
+            if parts:
+                out.append(f"  {kind}: " + ", ".join(parts))
+        if len(out) == 1:
+            out.append("  nothing to deliver (no subscriptions with recipients)")
+        for message, labels in self.errors.items():
+            more = f" (and {len(labels) - 3} more)" if len(labels) > 3 else ""
+            out.append(f"  FAILED {', '.join(labels[:3])}{more}: {message}")
+        return out
+
+
+def _log(out, text: str) -> None:
+    print(text, file=out, flush=True)
+
+
+def pull_sources(ctx, out) -> None:
+    """Run the configured data sources (data_sources.pull), when there are any."""
+    if not ctx.config.sources:
+        return
+    try:
+        from data_sources.pull import pull_all
+    except ImportError:
+        _log(out, "pull: this version has no data-source puller; using the figures already stored")
+        return
+    for result in pull_all(ctx):
+        _log(out, f"pull: {result.describe()}")
+
+
+def select_subscriptions(config, name: str | None) -> list:
+    """Every subscription, or the one named (case-insensitively; NotFound suggests the nearest)."""
+    if name is None:
+        return list(config.subscriptions)
+    for s in config.subscriptions:
+        if s.name.lower() == name.strip().lower():
+            return [s]
+    raise unknown("subscription", name, [s.name for s in config.subscriptions])
+
+
+def targets(config, subs) -> list[Target]:
+    """Every subscription's recipients, checked before anything is sent (ConfigError names the entry)."""
+    from .channels.email import check_address, read_email_file, recipients
+
+    base = Path(config.path).parent if Path(config.path).is_file() else Path.cwd()
+    out = []
+    for s in subs:
+        where = f"{config.path}: subscription {s.name!r}"
+        emails = [check_address(a, f"{where}: email") for a in s.email]
+        if s.email_file:
+            emails += read_email_file(s.email_file, base)
+        for url in s.teams_webhooks:
+            if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+                raise ConfigError(f"{where}: teams_webhooks: each must be an https:// Workflows URL")
+        out.append(Target(s, recipients(emails), list(dict.fromkeys(s.slack_channels)),
+                          list(dict.fromkeys(s.teams_webhooks))))
+    return out
+
+
+class Run:
+    """One weekly run over the given targets (built by run_weekly)."""
+
+    def __init__(self, ctx, week: date, out, err):
+        self.ctx, self.settings, self.config = ctx, ctx.settings, ctx.config
+        self.week, self.out, self.err = week, out, err
+        self.summary = Summary(week)
+        self.channels: dict[str, object] = {}
+        self.dead: dict[str, str] = {}          # channel kind -> fatal error of this run
+
+    # -- channels -------------------------------------------------------------------------------------
+    def real(self, kind: str) -> bool:
+        """Whether this kind of channel has credentials (else it goes to the outbox)."""
+        if kind in ("email", "owners"):
+            return bool(self.settings.smtp_host)
+        if kind == "slack":
+            return bool(self.settings.slack_bot_token)
+        return True
+
+    def channel(self, kind: str):
+        """The one open channel of a kind for the whole run."""
+        key = "email" if kind == "owners" else kind
+        if key not in self.channels:
+            if key == "email":
+                from .channels.email import EmailChannel
+                ch = EmailChannel(self.settings)
+            elif key == "slack":
+                from .channels.slack import SlackChannel
+                ch = SlackChannel(self.settings)
+            else:
+                from .channels.teams import TeamsChannel
+                ch = TeamsChannel(**getattr(self.ctx, "teams_options", {}))
+            self.channels[key] = ch
+            ch.open()
+        return self.channels[key]
+
+    def close(self) -> None:
+        """Close every channel opened."""
+        for ch in self.channels.values():
+            ch.close()
+
+    # -- delivering -----------------------------------------------------------------------------------
+    def fail(self, kind: str, label: str, message: str) -> None:
+        self.summary.failed[kind] += 1
+        self.summary.errors[message].append(label)
+
+    def deliver(self, ledger, items: list[tuple[str, Key, callable]], progress) -> None:
+        """Send each (kind, key, make_delivery) through the ledger: claim, send, mark."""
+        rows = {(r.subscription, r.channel, r.recipient): r for r in ledger.rows(self.week)}
+        todo = []
+        for kind, key, make in items:
+            row = rows[(key.subscription, key.channel, key.recipient)]
+            if row.status == SENT:
+                self.summary.already[kind] += 1
+                progress.step()
+            else:
+                todo.append((kind, row, make))
+        for i in range(0, len(todo), CLAIM_CHUNK):
+            chunk = todo[i:i + CLAIM_CHUNK]
+            live = [(k, r, m) for k, r, m in chunk if k not in self.dead]
+            for k, r, m in chunk:
+                if k in self.dead:
+                    self.fail(k, r.recipient, self.dead[k])
+                    progress.step(False)
+            won = {r.id for r in ledger.claim([r for _, r, _ in live])}
+            pending = [(k, r, m) for k, r, m in live if r.id in won]
+            for k, r, m in live:
+                if r.id not in won:
+                    self.summary.elsewhere[k] += 1
+                    progress.step()
+            n = -1
+            try:
+                for n, (kind, row, make) in enumerate(pending):
+                    if kind in self.dead:
+                        ledger.mark_failed(row.id, self.dead[kind])
+                        self.fail(kind, row.recipient, self.dead[kind])
+                        progress.step(False)
+                        continue
+                    delivery = None
+                    try:
+                        delivery = make(row)
+                        self.channel(kind).send(delivery)
+                    except ChannelError as e:
+                        if e.fatal:
+                            self.dead[kind] = e.message
+                        ledger.mark_failed(row.id, e.message)
+                        self.fail(kind, delivery.label if delivery else row.recipient, e.message)
+                        progress.step(False)
+                        continue
+                    except ConfigError as e:        # a value refused while building the payload
+                        ledger.mark_failed(row.id, e.message)
+                        self.fail(kind, row.recipient, e.message)
+                        progress.step(False)
+                        continue
+                    ledger.mark_sent(row.id)
+                    self.summary.sent[kind] += 1
+                    progress.step()
+            except BaseException:
+                # Interrupted: hand back what this run claimed and did not get to. The row being sent
+                # stays claimed: whether it arrived is unknown, so the next run takes it over.
+                ledger.release([r.id for _, r, _ in pending[n + 1:]])
+                raise
+
+    def to_outbox(self, folder: Path, kind: str, deliveries: list[Delivery], progress) -> None:
+        """Write deliveries of one kind into a subscription's outbox folder."""
+        from .channels.outbox import OutboxChannel
+
+        ch = OutboxChannel(kind if kind != "owners" else "email", folder)
+        ch.open()
+        for d in deliveries:
+            ch.send(d)
+            self.summary.outbox[kind] += 1
+            progress.step()
+        if folder not in self.summary.folders:
+            self.summary.folders.append(folder)
+
+
+def _models(ctx, figures, week, areas, out):
+    """The tracker and its PNG for each area, rendered once."""
+    from renderers.png import render_png
+    from tracker.arithmetic import build_tracker
+
+    models = {}
+    for area in dict.fromkeys(areas):
+        model = build_tracker(figures, ctx.config, week, area)
+        models[area] = (model, render_png(model))
+    return models
+
+
+def _hold_text(config, week, result, reason_hint: str) -> str:
+    lines = [f"The obsessions tracker for the week commencing {week:%d %B %Y} has NOT been sent to anyone:",
+             "the data-quality gate held it.", "", "What failed:"]
+    lines += [f"  - {p}" for p in result.problems]
+    if result.notes:
+        lines += ["", "Notes:"] + [f"  - {n}" for n in result.notes]
+    lines += ["", "To fix it, load the right figures (obsession import FILE, or obsession pull) and run",
+              f"  obsession send --week {week:%Y-%m-%d}",
+              "", "If the figures are right after all, send anyway (your user name and the reason are recorded):",
+              f'  obsession send --week {week:%Y-%m-%d} --override-hold "{reason_hint}"',
+              "", f"Check again at any time with: obsession check --week {week:%Y-%m-%d}"]
+    return "\n".join(lines) + "\n"
+
+
+def _notify_owners(run: Run, ledger, result, progress_stream) -> None:
+    """Tell the [quality] owners what held the week (once per week and owner, through the ledger)."""
+    from bot.outbox import outbox_folder
+
+    from .channels.email import build_notice_template, build_payload, check_address, message_id
+
+    config, settings, week = run.config, run.settings, run.week
+    owners = [check_address(a, f"{config.path}: [quality] owners_email") for a in config.quality.owners_email]
+    if not owners:
+        _log(run.err, "nobody was told: [quality] owners_email is empty; add the performance team's address")
+        return
+    t = build_notice_template(f"HELD: obsessions tracker, week commencing {week:%d %B %Y} "
+                              f"({len(result.problems)} problem{'s' if len(result.problems) != 1 else ''})",
+                              _hold_text(config, week, result, "figures checked by hand: <why>"),
+                              key=HOLD, sender=settings.mail_from, from_name=config.sender)
+
+    def make(row_or_addr):
+        addr = row_or_addr if isinstance(row_or_addr, str) else row_or_addr.recipient
+        gen = 0 if isinstance(row_or_addr, str) else row_or_addr.generation
+        return Delivery(addr, addr, build_payload(t, addr, message_id(week, HOLD, addr, gen, t.domain)))
+
+    from .progress import Progress
+    progress = Progress(len(owners), "telling the owners", progress_stream)
+    if run.real("owners"):
+        keys = [Key(HOLD, "email", a.lower()) for a in owners]
+        ledger.ensure(week, keys)
+        run.deliver(ledger, [("owners", k, make) for k in keys], progress)
+    else:
+        run.to_outbox(outbox_folder(settings.outbox_dir, week, HOLD), "owners", [make(a) for a in owners], progress)
+    progress.close()
+
+
+def run_weekly(ctx, *, week: date | None = None, subscription: str | None = None, dry_run: bool = False,
+               force: bool = False, override_hold: str | None = None, pull: bool = True,
+               out=None, err=None) -> int:
+    """The weekly run; returns 0 (done), 1 (something failed) or raises HeldByQualityGate (exit 3)."""
+    from tracker.arithmetic import resolve_week
+    from tracker.quality import check_week
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if pull and not dry_run:
+        pull_sources(ctx, err)
+    figures = ctx.figures(refresh=True)
+    requested = week
+    week = resolve_week(figures, week)
+    config = ctx.config
+    subs = select_subscriptions(config, subscription)
+    plan = targets(config, subs)
+    if override_hold is not None and not override_hold.strip():
+        raise ConfigError("--override-hold needs a reason, e.g. --override-hold \"NEET spike checked with the "
+                          "tracking team\"")
+    result = check_week(figures, config, week, gate_as_of(week, requested))
+    for note in result.notes:
+        _log(err, f"note: {note}")
+    run = Run(ctx, week, out, err)
+
+    if dry_run:
+        return _dry_run(run, plan, result, figures, override_hold)
+
+    from .ledger import Ledger
+
+    ledger = Ledger.open(ctx.settings.database_url)
+    try:
+        if not result.passed:
+            if override_hold is None:
+                _notify_owners(run, ledger, result, err)
+                run.close()
+                for line in run.summary.lines()[1:]:
+                    _log(out, line)
+                raise HeldByQualityGate(
+                    f"the week commencing {week:%Y-%m-%d} is held by the data-quality gate; nothing was sent "
+                    f"except a notice to the owners ({', '.join(config.quality.owners_email) or 'none configured'}).\n"
+                    + "\n".join(f"  - {p}" for p in result.problems)
+                    + f"\nFix the figures and run again, or send anyway: obsession send --week {week:%Y-%m-%d} "
+                      f"--override-hold \"REASON\"")
+            user = getpass.getuser()
+            ledger.record_override(week, user, override_hold, list(result.problems))
+            _log(err, f"held by the gate, sent anyway on the word of {user}: {override_hold}")
+        _deliver_all(run, ledger, plan, figures, force)
+    finally:
+        run.close()
+        ledger.close()
+    for line in run.summary.lines():
+        _log(out, line)
+    return 1 if run.summary.any_failed else 0
+
+
+def _deliver_all(run: Run, ledger, plan: list[Target], figures, force: bool) -> None:
+    """Render once per area, then deliver every target's email, Slack and Teams."""
+    from bot.outbox import outbox_folder, write_file
+
+    from .channels import email as em
+    from .channels import slack as sl
+    from .channels import teams as tm
+    from .progress import Progress
+
+    settings, config, week = run.settings, run.config, run.week
+    models = _models(run.ctx, figures, week, [t.subscription.area for t in plan], run.err)
+    image_url = _image_url_for(settings, week)
+    signer = _signer(settings)
+    unsubscribe = (config.quality.owners_email[0] if config.quality.owners_email else settings.mail_from)
+
+    ledgered: list[tuple[str, Key, callable]] = []
+    outboxed: list[tuple[Path, str, list[Delivery]]] = []
+    images: dict[Path, bytes] = {}      # outbox folder -> the PNG written beside its files
+    for t in plan:
+        sub = t.subscription
+        model, png = models[sub.area]
+
+        def folder_for(sub=sub, png=png):
+            folder = outbox_folder(settings.outbox_dir, week, sub.name)
+            images[folder] = png
+            return folder
+
+        if t.emails:
+            tpl = em.build_template(model, png, subscription=sub.name, sender=settings.mail_from,
+                                    from_name=config.sender, public_base_url=settings.public_base_url,
+                                    unsubscribe_address=unsubscribe)
+
+            def make_mail(row, tpl=tpl, sub=sub):
+                addr = row if isinstance(row, str) else row.recipient
+                gen = 0 if isinstance(row, str) else row.generation
+                mid = em.message_id(week, sub.name, addr, gen, tpl.domain)
+                return Delivery(addr, addr, em.build_payload(tpl, addr, mid, em.unsubscribe_link(tpl, addr, signer)))
+
+            if run.real("email"):
+                ledgered += [("email", Key(sub.name, "email", a.lower()), make_mail) for a in t.emails]
+            else:
+                outboxed.append((folder_for(), "email", [make_mail(a) for a in t.emails]))
+        if t.slack:
+            posts = {c: sl.build_payload(model, png, c) for c in t.slack}
+            if run.real("slack"):
+                ledgered += [("slack", Key(sub.name, "slack", c),
+                              lambda row, p=posts[c]: Delivery(p.channel, f"Slack {p.channel}", p)) for c in t.slack]
+            else:
+                outboxed.append((folder_for(), "slack", [Delivery(c, c, p) for c, p in posts.items()]))
+        if t.teams:
+            card = tm.build_payload(model, image_url(sub.area))
+            real = [(n, u) for n, u in enumerate(t.teams, 1) if not tm.is_placeholder(u)]
+            fake = [(n, u) for n, u in enumerate(t.teams, 1) if tm.is_placeholder(u)]
+            ledgered += [("teams", Key(sub.name, "teams", tm.webhook_key(u)),
+                          lambda row, n=n, u=u, card=card: Delivery(tm.webhook_key(u), tm.webhook_label(n, u),
+                                                                    tm.TeamsPost(u, n, card))) for n, u in real]
+            if fake:
+                outboxed.append((folder_for(), "teams", [Delivery(tm.webhook_key(u), tm.webhook_label(n, u),
+                                                                  tm.TeamsPost(u, n, card)) for n, u in fake]))
+    for folder, png in images.items():
+        write_file(folder, "tracker.png", png)
+
+    total = len(ledgered) + sum(len(d) for _, _, d in outboxed)
+    progress = Progress(total, "delivering", run.err)
+    try:
+        for folder, kind, deliveries in outboxed:
+            run.to_outbox(folder, kind, deliveries, progress)
+        if ledgered:
+            keys = [k for _, k, _ in ledgered]
+            ledger.ensure(week, keys)
+            if force:
+                n = ledger.reopen(week, keys)
+                _log(run.err, f"--force: {n} deliveries already made will be made again")
+            run.deliver(ledger, ledgered, progress)
+    finally:
+        progress.close()
+
+
+def _image_url_for(settings, week):
+    """area -> the archive's (signed) image URL, when PUBLIC_BASE_URL is set."""
+    if not settings.public_base_url:
+        return lambda area: None
+    try:
+        from bot.urls import public_url, tracker_path
+    except ImportError:
+        return lambda area: None
+    return lambda area: public_url(settings, tracker_path(week, area, ".png"), sign=True)
+
+
+def _signer(settings):
+    try:
+        from bot.urls import signature, signing_key
+    except ImportError:
+        return None
+    key = signing_key(settings)
+    return (lambda path: signature(key, path)) if key else None
+
+
+def _dry_run(run: Run, plan: list[Target], result, figures, override_hold) -> int:
+    """Render everything and say what would be sent to whom; send nothing, touch no ledger."""
+    from .channels import teams as tm
+
+    out, week, settings = run.out, run.week, run.settings
+    models = _models(run.ctx, figures, week, [t.subscription.area for t in plan], run.err)
+    _log(out, f"Dry run for the week commencing {week:%Y-%m-%d}: nothing is sent, the ledger is untouched, "
+              f"and no data source is pulled.")
+    _log(out, f"Rendered {len(models)} tracker{'s' if len(models) != 1 else ''} "
+              f"({', '.join(models) if len(models) <= 4 else f'{len(models)} areas'}).")
+    if not result.passed:
+        _log(out, "The data-quality gate HOLDS this week:")
+        for p in result.problems:
+            _log(out, f"  - {p}")
+        if override_hold is None:
+            owners = ", ".join(run.config.quality.owners_email) or "nobody ([quality] owners_email is empty)"
+            _log(out, f"A real run would send nothing except a notice to {owners}, and exit 3.")
+            return 3
+        _log(out, f"--override-hold given ({override_hold!r}): a real run would send anyway.")
+    sent = _sent_keys(run.ctx, week)
+    how = {"email": f"by SMTP via {settings.smtp_host}" if settings.smtp_host else f"into {settings.outbox_dir}/ (no SMTP_HOST)",
+           "slack": "to Slack" if settings.slack_bot_token else f"into {settings.outbox_dir}/ (no SLACK_BOT_TOKEN)"}
+    for t in plan:
+        sub = t.subscription
+        _log(out, f"{sub.name} ({sub.area}):")
+        if t.emails:
+            done = sum(1 for a in t.emails if (sub.name, "email", a.lower()) in sent)
+            shown = ", ".join(t.emails[:3]) + (f" and {len(t.emails) - 3} more" if len(t.emails) > 3 else "")
+            _log(out, f"  email {how['email']}: {len(t.emails)} recipient(s): {shown}"
+                      + (f" ({done} already sent)" if done else ""))
+        for c in t.slack:
+            _log(out, f"  slack {how['slack']}: channel {c}" + (" (already sent)" if (sub.name, "slack", c) in sent else ""))
+        for n, u in enumerate(t.teams, 1):
+            where = f"into {settings.outbox_dir}/ (example URL)" if tm.is_placeholder(u) else "by POST"
+            done = (sub.name, "teams", tm.webhook_key(u)) in sent
+            _log(out, f"  teams {where}: {tm.webhook_label(n, u)}" + (" (already sent)" if done else ""))
+        if not (t.emails or t.slack or t.teams):
+            _log(out, "  no recipients")
+    return 0
+
+
+def _sent_keys(ctx, week) -> set:
+    """(subscription, channel, recipient) of rows already sent, read without changing anything."""
+    from sqlalchemy import inspect, select
+
+    from .ledger import deliveries_table as t
+
+    engine = ctx.store.engine
+    if "deliveries" not in inspect(engine).get_table_names():
+        return set()
+    with engine.connect() as conn:
+        q = select(t.c.subscription, t.c.channel, t.c.recipient).where(t.c.week_commencing == week, t.c.status == SENT)
+        return {tuple(r) for r in conn.execute(q)}
