@@ -117,7 +117,8 @@ def describe_row(row: TrackerRow, baseline_label: str = "CYPP start") -> str:
 
 def alt_text(tracker: Tracker) -> str:
     """Every figure of a tracker in words: the alt text of each of its images."""
-    head = f"{tracker.title}, {tracker.area}, week commencing {week_label(tracker.week)}." if tracker.area_kind != "city" \
+    # The title already names a cluster ("Weekly obsessions tracker: Headingley"); say it once.
+    head = f"{tracker.title}, week commencing {week_label(tracker.week)}." if tracker.area_kind != "city" \
         else f"Weekly obsessions tracker for {tracker.area}, week commencing {week_label(tracker.week)}."
     body = ". ".join(describe_row(r, tracker.baseline_label) for r in tracker.rows)
     return f"{head} {body}."

@@ -153,3 +153,11 @@ def test_outside_text_cannot_mention_or_link(evil):
 def test_escape_by_hand():
     assert escape("A & B <x> @Here") == "A &amp; B &lt;x&gt; @\u2060Here"
     assert escape("mail@channel4.example") == "mail@channel4.example"
+
+
+def test_cluster_alt_text_names_the_cluster_once(small_cluster_tracker):
+    image = next(b for b in render_slack(small_cluster_tracker, image_url="https://t.example/h.png")["blocks"]
+                 if b["type"] == "image")
+    assert image["alt_text"].startswith(
+        "Weekly obsessions tracker: Headingley, week commencing 20 July 2015. "
+        "Children looked after: withheld (a small number). Young people NEET: 5, down 1 on last week")
