@@ -1,0 +1,244 @@
+"""The turn-the-curve chart: weekly history, the pre-plan trend continued as a dashed line, the gap shaded."""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from tracker.arithmetic import verdict
+from tracker.model import Curve
+
+from . import _figure as fx
+from .formatting import COLOUR, VERDICT_WORD, number, title_parts, week_label
+
+M = 60
+RIGHT = fx.WIDTH_PX - M
+PLOT = (175, 1170)          # left and right of the plot area, px; labels go in the margin to its right
+TREND = "#6B6F75"
+
+
+def render_curve(curve: Curve) -> bytes:
+    """The turn-the-curve chart of one obsession in one area as PNG bytes, its alt text in the metadata."""
+    return fx.png_bytes(draw_curve(curve), title=_title(curve), description=curve_alt_text(curve),
+                        exact=(fx.NAVY, fx.INK, COLOUR["better"], COLOUR["worse"]))
+
+
+def _title(curve: Curve) -> str:
+    return f"Turning the curve: {curve.obsession.label}, {curve.area}"
+
+
+def _latest(curve: Curve):
+    return curve.history[-1] if curve.history else None
+
+
+def curve_alt_text(curve: Curve) -> str:
+    """The chart in words: what it shows, the latest figure and the gap to the pre-plan trend."""
+    o = curve.obsession
+    head = f"{_title(curve)}, week commencing {week_label(curve.week)}."
+    last = _latest(curve)
+    if last is None:
+        latest = "No figures to chart."
+    elif last.value is None:
+        latest = f"Latest figure ({week_label(last.week)}): withheld (a small number)."
+    else:
+        latest = f"Latest figure ({week_label(last.week)}): {number(last.value, o, unit=True)}."
+    base = ""
+    if curve.baseline_value is not None:
+        base = f" At the {curve.baseline_label} ({week_label(curve.baseline_week)}): " \
+               f"{number(curve.baseline_value, o, unit=True)}."
+    if curve.forecast is None:
+        trend = f" No pre-plan trend: too few weekly figures before the {curve.baseline_label}."
+    else:
+        trend = (f" Compared with a straight-line continuation of the trend before the {curve.baseline_label} "
+                 f"(not a prediction): {curve.forecast.description}.")
+    return head + " " + latest + base + trend
+
+
+def _caption(curve: Curve) -> str:
+    label = curve.baseline_label
+    f = curve.forecast
+    if f is None:
+        return (f"No pre-plan trend is drawn: there are too few weekly figures before the {label} "
+                "to continue one.")
+    return (f"The dashed line continues, as a straight line, the trend of the {f.weeks_fitted} weeks before the "
+            f"{label} ({week_label(f.fitted_from)} to {week_label(f.fitted_to)}): where the figure would be "
+            "had that trend simply gone on. It is a yardstick, not a prediction.")
+
+
+def draw_curve(curve: Curve) -> Figure:
+    """The chart's matplotlib Figure (tests read its Text artists)."""
+    o = curve.obsession
+    label = curve.baseline_label
+    caption = fx.wrap_runs([(_caption(curve), False)], 6.6, RIGHT - M)
+    # The model names the area, not the city, so the notice here does not name whose data it is not.
+    small = ["Illustrative demo figures (synthetic), not real data."] if curve.illustrative else []
+    plot_top, plot_bottom = 300, 880
+    height = plot_bottom + 90 + 34 * len(caption) + 30 * len(small) + M
+    fig, ax = fx.canvas(height)
+
+    title = _title(curve)
+    size = min(15.0, 15.0 * (RIGHT - M) / max(1.0, fx.text_width(title, 15.0, True)))   # long area names
+    fx.write(ax, M, M + 50, title, size, bold=True, colour=fx.NAVY)
+    before, verb, after = title_parts(o)
+    fx.write_runs(ax, M, M + 108, fx.wrap_runs([(before, False), (verb, True), (after, False)], 9, 1e6)[0], 9)
+    fx.write(ax, M, M + 160, f"Week commencing {week_label(curve.week)}", 9)
+    fx.rect(ax, M, M + 184, RIGHT - M, 5, fx.NAVY)
+
+    # The chart proper: a real Axes in the pixel frame (figure fractions from pixels).
+    W, H = fx.WIDTH_PX, height
+    chart = fig.add_axes((PLOT[0] / W, 1 - plot_bottom / H, (PLOT[1] - PLOT[0]) / W, (plot_bottom - plot_top) / H))
+    chart.set_facecolor("none")
+    _chart(chart, curve)
+    _margin_labels(ax, chart, curve, fig, plot_top, plot_bottom, H)
+
+    y = plot_bottom + 100
+    for line in caption:
+        fx.write_runs(ax, M, y, line, 6.6, colour=fx.INK)
+        y += 34
+    for line in small:
+        fx.write(ax, M, y + 6, line, 5.8, colour=fx.MUTED, italic=True)
+        y += 30
+    return fig
+
+
+def _series(curve: Curve):
+    xs = np.array([date2num(p.week) for p in curve.history])
+    ys = np.array([np.nan if p.value is None else p.value for p in curve.history], dtype=float)
+    return xs, ys
+
+
+def _chart(chart, curve: Curve) -> None:
+    o = curve.obsession
+    xs, ys = _series(curve)
+    f = curve.forecast
+    plan = date2num(curve.baseline_week)
+    if f is not None and f.line:
+        fx_ = np.array([date2num(p.week) for p in f.line])
+        fy = np.array([np.nan if p.value is None else p.value for p in f.line], dtype=float)
+        chart.plot(fx_, fy, color=TREND, lw=1.3, ls=(0, (4, 2.5)), zorder=3)
+        # Shade the gap after the plan's start, where the actual figure is shown.
+        trend_at = np.interp(xs, fx_, fy, left=np.nan, right=np.nan)
+        after = (xs >= plan) & ~np.isnan(ys) & ~np.isnan(trend_at)
+        # A withheld gap is not drawn either: shading it would show what the words withhold.
+        if f.gap is not None:
+            chart.fill_between(xs, ys, trend_at, where=after, color=COLOUR.get(verdict(f.gap, o), fx.MUTED),
+                               alpha=0.16, linewidth=0, zorder=1)
+    known = ~np.isnan(ys)
+    if known.sum() < 0.9 * len(ys):
+        # Many withheld weeks (small numbers): dots, so that no line jumps across a gap.
+        chart.plot(xs, ys, ls="none", marker="o", ms=1.8, mew=0, color=fx.NAVY, zorder=4)
+    else:
+        chart.plot(xs, ys, color=fx.NAVY, lw=1.2, zorder=4, solid_joinstyle="round")
+        alone = [i for i in range(len(ys)) if known[i]
+                 and (i == 0 or not known[i - 1]) and (i == len(ys) - 1 or not known[i + 1])]
+        if alone:
+            chart.plot(xs[alone], ys[alone], ls="none", marker="o", ms=1.6, color=fx.NAVY, zorder=4)
+    chart.axvline(plan, color=fx.INK, lw=0.8, ls=(0, (1, 1.5)), zorder=2)
+    if curve.baseline_value is not None:
+        chart.plot([plan], [curve.baseline_value], ls="none", marker="o", ms=5, mfc="white", mec=fx.INK,
+                   mew=1.1, zorder=5)
+
+    chart.xaxis.set_major_locator(loc := AutoDateLocator(minticks=4, maxticks=9))
+    chart.xaxis.set_major_formatter(ConciseDateFormatter(loc, show_offset=False))
+    for side in ("top", "right"):
+        chart.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        chart.spines[side].set_color(fx.MUTED)
+        chart.spines[side].set_linewidth(0.6)
+    chart.tick_params(labelsize=6.2, colors=fx.MUTED, width=0.6, length=3, labelcolor=fx.INK)
+    for t in chart.get_xticklabels() + chart.get_yticklabels():
+        t.set_fontfamily(fx.FONT)
+    chart.grid(axis="y", color=fx.RULE, lw=0.5)
+    chart.set_axisbelow(True)
+    if o.is_rate:
+        chart.yaxis.set_major_formatter("{x:.1f} %")
+    else:
+        chart.yaxis.set_major_locator(MaxNLocator(nbins=7, integer=True))   # counts: whole numbers only
+        chart.yaxis.set_major_formatter("{x:,.0f}")
+    known = ys[~np.isnan(ys)]
+    lows = [known.min()] if known.size else []
+    highs = [known.max()] if known.size else []
+    if f is not None and f.line:
+        line_vals = [p.value for p in f.line if p.value is not None]
+        lows.append(min(line_vals))
+        highs.append(max(line_vals))
+    if lows:
+        lo, hi = min(lows), max(highs)
+        pad = (hi - lo) * 0.08 or 1.0
+        chart.set_ylim(max(0.0, lo - pad) if lo >= 0 else lo - pad, hi + pad)
+    if len(xs):
+        chart.set_xlim(xs[0], xs[-1] + (xs[-1] - xs[0]) * 0.01)
+
+
+def _margin_labels(ax, chart, curve: Curve, fig, plot_top: float, plot_bottom: float, H: float) -> None:
+    """Direct labels: the lines at their right ends, the gap in words, the plan's start at the top."""
+    o = curve.obsession
+    xs, ys = _series(curve)
+    y0, y1 = chart.get_ylim()
+    x0, x1 = chart.get_xlim()
+
+    def px(xv: float, yv: float) -> tuple[float, float]:
+        return (PLOT[0] + (xv - x0) / (x1 - x0) * (PLOT[1] - PLOT[0]),
+                plot_bottom - (yv - y0) / (y1 - y0) * (plot_bottom - plot_top))
+
+    label_x = PLOT[1] + 24
+    width = RIGHT - label_x
+    plan_x, _ = px(date2num(curve.baseline_week), y0)
+    fx.write(ax, plan_x + 8, plot_top - 34, f"{curve.baseline_label} (plan starts)", 6.4, bold=True)
+    if curve.baseline_value is not None:
+        fx.write(ax, plan_x + 8, plot_top - 8,
+                 f"{week_label(curve.baseline_week)}: {number(curve.baseline_value, o, unit=True)}", 6.0,
+                 colour=fx.MUTED)
+    # Label blocks in the right margin: (wanted centre y, height, drawing function), then pushed
+    # apart so that none overlaps however close the lines end.
+    blocks = []
+    last = _latest(curve)
+    f = curve.forecast
+    actual_y = trend_y = None
+    if last is not None:
+        actual_y = px(xs[-1], last.value)[1] if last.value is not None else plot_top + 40
+        sub = number(last.value, o, unit=True) if last.value is not None else "latest withheld (c)"
+        blocks.append([actual_y, 62, _pair("Actual", sub, fx.NAVY, fx.NAVY)])
+    if f is not None and f.line and f.line[-1].value is not None:
+        trend_y = px(date2num(f.line[-1].week), f.line[-1].value)[1]
+        blocks.append([trend_y, 62, _pair("Pre-plan trend", "(straight line)", TREND, fx.MUTED)])
+    if f is not None:
+        word = verdict(f.gap, o) if f.gap is not None else None
+        lines = fx.wrap_runs([(f.description[0].upper() + f.description[1:], True)], 6.4, width)
+        near = [v for v in (actual_y, trend_y) if v is not None]
+        wanted = sum(near) / len(near) if near else (plot_top + plot_bottom) / 2
+        blocks.append([wanted, 46 * (word in ("better", "worse")) + 30 * len(lines),
+                       _gap_label(word, [ln[0][0] for ln in lines])])
+    blocks.sort(key=lambda b: b[0])
+    tops, floor = [], plot_top - 10
+    for centre, h, _ in blocks:
+        top = max(centre - h / 2, floor)
+        tops.append(top)
+        floor = top + h + 24
+    overflow = floor - 24 - (plot_bottom + 40)
+    if overflow > 0:
+        tops = [t - overflow for t in tops]
+    for top, (_, h, draw) in zip(tops, blocks):
+        draw(ax, label_x, top)
+
+
+def _pair(name: str, sub: str, colour: str, sub_colour: str):
+    def draw(ax, x: float, top: float) -> None:
+        fx.write(ax, x, top + 22, name, 6.8, bold=True, colour=colour)
+        fx.write(ax, x, top + 54, sub, 6.0, colour=sub_colour)
+    return draw
+
+
+def _gap_label(word, lines: list[str]):
+    colour = COLOUR.get(word, fx.MUTED)
+
+    def draw(ax, x: float, top: float) -> None:
+        y = top
+        if word in ("better", "worse"):
+            fx.pill(ax, x, y + 14, VERDICT_WORD[word], colour, size=6.0, ha="left")
+            y += 46
+        for line in lines:
+            fx.write(ax, x, y + 22, line, 6.4, bold=True, colour=colour)
+            y += 30
+    return draw
