@@ -340,3 +340,13 @@ def test_render_command_writes_html_with_the_image_beside_it_and_a_complete_eml(
     related = m.get_payload()[1]
     assert [p.get_content_type() for p in related.get_payload()] == ["text/html", "image/png"]
     assert "https://tracker.example.gov.uk/archive/2015-07-20/cla-by-cluster.html" in related.get_payload()[0].get_content()
+
+
+def test_rate_breakdown_has_no_percent_column(demo_figures, demo_config):
+    from tracker.arithmetic import build_breakdown
+
+    b = build_breakdown(demo_figures, demo_config, "absence_secondary", date(2015, 7, 20))
+    table = _parse(render_html(b, "cid:b@x", None)).tables[0]
+    assert table[0] == ["Rank", "Area", "Latest", "Change since last week", "Change since CYPP start"]
+    assert table[1][:3] == ["City", "Leeds", "7.2 %"] and table[1][3] == "▼ -3.3 pts better"
+    assert all(len(r) == 5 for r in table)
