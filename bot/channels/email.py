@@ -28,7 +28,7 @@ from .base import ChannelError, Delivery
 # An address without display name or comments: what a subscription lists, and all a header gets.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
+ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*$")
 
 
 def check_address(addr: str, where: str) -> str:
@@ -239,25 +239,25 @@ class EmailChannel:
                                    f"try again later", fatal=True) from None
 
     def _send(self, delivery: Delivery) -> None:
+        """One SMTP transaction; a 421 (the server closing the connection) becomes a disconnect."""
+        to = delivery.recipient
         try:
-            refused = self.conn.sendmail(self.sender, [delivery.recipient], delivery.payload)
+            refused = self.conn.sendmail(self.sender, [to], delivery.payload)
         except smtplib.SMTPRecipientsRefused as e:
             code, text = next(iter(e.recipients.values()))
-            raise ChannelError(f"{delivery.recipient} was refused by the mail server: {code} "
-                               f"{text.decode(errors='replace')}") from None
-        except smtplib.SMTPSenderRefused as e:
-            raise ChannelError(f"the mail server refused the sender MAIL_FROM={self.sender}: {e.smtp_code} "
-                               f"{e.smtp_error.decode(errors='replace')}", fatal=True) from None
-        except smtplib.SMTPDataError as e:
-            raise ChannelError(f"the mail server refused the message for {delivery.recipient}: {e.smtp_code} "
-                               f"{e.smtp_error.decode(errors='replace')}") from None
+            if code == 421:
+                raise smtplib.SMTPServerDisconnected(text.decode(errors="replace")) from None
+            raise ChannelError(f"{to} was refused by the mail server: {code} {text.decode(errors='replace')}") from None
         except smtplib.SMTPResponseException as e:
-            if e.smtp_code == 421:       # the server is closing the connection: reconnect
-                raise smtplib.SMTPServerDisconnected(str(e)) from None
-            raise ChannelError(f"the mail server answered {e.smtp_code} for {delivery.recipient}: "
-                               f"{e.smtp_error.decode(errors='replace')}") from None
+            text = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+            if e.smtp_code == 421:
+                raise smtplib.SMTPServerDisconnected(text) from None
+            if isinstance(e, smtplib.SMTPSenderRefused):
+                raise ChannelError(f"the mail server refused the sender MAIL_FROM={self.sender}: {e.smtp_code} "
+                                   f"{text}", fatal=True) from None
+            raise ChannelError(f"the mail server refused the message for {to}: {e.smtp_code} {text}") from None
         if refused:
-            raise ChannelError(f"{delivery.recipient} was refused by the mail server: {refused}")
+            raise ChannelError(f"{to} was refused by the mail server: {refused}")
 
     def close(self) -> None:
         """Say QUIT (politely; a dead connection is simply dropped)."""

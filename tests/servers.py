@@ -1,0 +1,252 @@
+"""Real servers on 127.0.0.1 for the delivery tests: SMTP (aiosmtpd), a Slack Web API stand-in, a Teams webhook.
+
+The Slack server speaks the parts of the Web API the product calls, with the request and response
+shapes of Slack's documentation (https://docs.slack.dev/reference/methods/...): auth.test,
+files.getUploadURLExternal, the upload URL it hands out, files.completeUploadExternal and
+chat.postMessage.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from email import policy
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- SMTP ----------------------------------------------------------------------------------------------
+
+class MailBox:
+    """An aiosmtpd handler that keeps every accepted message; can refuse addresses or go down."""
+
+    def __init__(self):
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.refuse: set[str] = set()
+        self.down = False                 # answer 421 to everything (a server shutting down)
+        self.before_data = None           # callable(count) run before a message is stored; may return a reply
+        self.lock = threading.Lock()
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.down:
+            return "421 4.3.2 service shutting down"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.down:
+            return "421 4.3.2 service shutting down"
+        if address.lower() in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.before_data is not None:
+            reply = self.before_data(len(self.messages), server)
+            if reply:
+                return reply
+        with self.lock:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+    def parsed(self):
+        """Every stored message, parsed."""
+        return [BytesParser(policy=policy.default).parsebytes(raw) for _, _, raw in self.messages]
+
+    def recipients(self) -> list[str]:
+        """Every envelope recipient, one per accepted message (lower-cased)."""
+        return [r.lower() for _, rcpts, _ in self.messages for r in rcpts]
+
+
+class SMTPServer:
+    """aiosmtpd on 127.0.0.1; stop() and start() again keep the port."""
+
+    def __init__(self, box: MailBox | None = None, port: int | None = None, **controller_kw):
+        self.box = box or MailBox()
+        self.port = port or free_port()
+        self.kw = controller_kw
+        self.controller = None
+
+    def start(self) -> "SMTPServer":
+        from aiosmtpd.controller import Controller
+
+        kw = dict(self.kw)
+        self.controller = Controller(self.box, hostname="127.0.0.1", port=self.port, **kw)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def env(self) -> dict:
+        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.port), "MAIL_FROM": "tracker@example.gov.uk"}
+
+
+# --- HTTP stand-ins ------------------------------------------------------------------------------------
+
+class _Server:
+    def __init__(self, handler_cls):
+        self.calls: list[dict] = []
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
+        self.httpd.owner = self
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _params(handler) -> dict:
+    """Query string, form body or JSON body of a request, as one dict."""
+    url = urlsplit(handler.path)
+    out = {k: v[0] for k, v in parse_qs(url.query).items()}
+    n = int(handler.headers.get("Content-Length") or 0)
+    body = handler.rfile.read(n) if n else b""
+    ctype = handler.headers.get("Content-Type", "")
+    if "json" in ctype and body:
+        out.update(json.loads(body))
+    elif "x-www-form-urlencoded" in ctype and body:
+        out.update({k: v[0] for k, v in parse_qs(body.decode()).items()})
+    out["_body"] = body
+    return out
+
+
+class SlackHandler(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+    def _json(self, status: int, payload: dict, headers: dict | None = None):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        srv: SlackServer = self.server.owner
+        path = urlsplit(self.path).path
+        params = _params(self)
+        method = path.rsplit("/", 1)[-1]
+        with srv.lock:
+            srv.calls.append({"method": method, "params": params, "auth": self.headers.get("Authorization"),
+                              "at": time.monotonic()})
+            throttle = srv.ratelimit.get(method, 0)
+            if throttle:
+                srv.ratelimit[method] = throttle - 1
+        if path.startswith("/upload/"):
+            srv.uploads[path.rsplit("/", 1)[-1]] = params["_body"]
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"OK")
+            return
+        if throttle:
+            return self._json(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(srv.retry_after)})
+        if self.headers.get("Authorization") != f"Bearer {srv.token}":
+            return self._json(200, {"ok": False, "error": "invalid_auth"})
+        if method == "auth.test":
+            return self._json(200, {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "trackerbot",
+                                    "team_id": "T1", "user_id": "U1", "bot_id": "B1"})
+        if method == "files.getUploadURLExternal":
+            fid = f"F{len(srv.uploads) + len(srv.calls):08d}"
+            srv.pending[fid] = {"filename": params.get("filename"), "length": int(params.get("length", 0)),
+                                "alt_txt": params.get("alt_txt")}
+            return self._json(200, {"ok": True, "upload_url": f"{srv.base}/upload/{fid}", "file_id": fid})
+        if method == "files.completeUploadExternal":
+            files = json.loads(params.get("files", "[]"))
+            channel = params.get("channel_id")
+            if channel in srv.not_in:
+                return self._json(200, {"ok": False, "error": "not_in_channel"})
+            for f in files:
+                srv.completed.append({"id": f["id"], "title": f.get("title"), "channel": channel,
+                                      "bytes": srv.uploads.get(f["id"]), **srv.pending.get(f["id"], {})})
+            return self._json(200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]})
+        if method == "chat.postMessage":
+            channel = params.get("channel")
+            if channel in srv.not_in:
+                return self._json(200, {"ok": False, "error": "not_in_channel"})
+            if channel in srv.missing:
+                return self._json(200, {"ok": False, "error": "channel_not_found"})
+            srv.posts.append(params)
+            return self._json(200, {"ok": True, "channel": channel, "ts": f"{time.time():.6f}"})
+        return self._json(200, {"ok": False, "error": "unknown_method"})
+
+
+class SlackServer(_Server):
+    """The Slack Web API parts the product uses; SLACK_API_URL = .api_url."""
+
+    def __init__(self, token: str = "xoxb-test-token"):
+        super().__init__(SlackHandler)
+        self.token = token
+        self.lock = threading.Lock()
+        self.ratelimit: dict[str, int] = {}      # method -> how many 429s to answer first
+        self.retry_after = 1
+        self.not_in: set[str] = set()
+        self.missing: set[str] = set()
+        self.pending: dict = {}
+        self.uploads: dict = {}
+        self.completed: list = []
+        self.posts: list = []
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+
+class TeamsHandler(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        srv: TeamsServer = self.server.owner
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n)
+        path = urlsplit(self.path).path
+        with srv.lock:
+            srv.calls.append({"path": path, "at": time.monotonic(), "size": len(body)})
+            script = srv.script.get(path, [])
+            status, headers = script.pop(0) if script else (202, {})
+            if status < 300:
+                srv.received.setdefault(path, []).append(json.loads(body))
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class TeamsServer(_Server):
+    """A Workflows webhook stand-in: 202 by default; `script[path]` lists (status, headers) to answer first."""
+
+    def __init__(self):
+        super().__init__(TeamsHandler)
+        self.lock = threading.Lock()
+        self.script: dict[str, list] = {}
+        self.received: dict[str, list] = {}
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/workflows/{name}"
