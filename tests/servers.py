@@ -126,7 +126,7 @@ def _params(handler) -> dict:
     ctype = handler.headers.get("Content-Type", "")
     if "json" in ctype and body:
         out.update(json.loads(body))
-    elif "x-www-form-urlencoded" in ctype and body:
+    elif "x-www-form-urlencoded" in ctype and body and not url.path.startswith("/upload/"):
         out.update({k: v[0] for k, v in parse_qs(body.decode()).items()})
     out["_body"] = body
     return out
