@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from tracker.errors import InputError
@@ -91,38 +92,11 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv_text(text: str, label: str, usecols=None) -> RawTable:
-    """A RawTable from CSV text: every cell a stripped string; each row knows its physical line number."""
-    first = text.split("\n", 1)[0].rstrip("\r")
-    sep = _sniff_delimiter(first)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    try:
-        header = next(reader, None)
-        if not header or not any(h.strip() for h in header):
-            raise InputError(f"{label}: the file has no header line; the first line must name the columns")
-        rows, lines, ragged = [], [], []
-        width = len(header)
-        last = reader.line_num
-        for row in reader:
-            start, last = last + 1, reader.line_num
-            if len(row) != width:
-                if len(row) > width and not any(c.strip() for c in row[width:]):
-                    row = row[:width]            # trailing empty cells Excel leaves behind
-                elif len(row) < width:
-                    row = row + [""] * (width - len(row)) if row else [""] * width
-                else:
-                    ragged.append(f"{label}, line {start}: {len(row)} cells but the header has {width}; "
-                                  "remove the extra cells (or quote a value that contains a comma)")
-                    continue
-            rows.append(row)
-            lines.append(start)
-    except csv.Error as e:
-        raise InputError(f"{label}, line {reader.line_num}: not a well-formed CSV ({e}); check the quotes on "
-                         "that line, or export it again") from None
-    if ragged:
-        from tracker.errors import ValidationFailed
-
-        raise ValidationFailed(["not a well-formed CSV: " + r for r in ragged], label)
+def _header(first: str, sep: str, label: str) -> tuple[list[str], list[str]]:
+    """(as written, normalised) column names of the first line; InputError when missing or repeated."""
+    header = next(csv.reader([first], delimiter=sep), [])
+    if not header or not any(h.strip() for h in header):
+        raise InputError(f"{label}: the file has no header line; the first line must name the columns")
     seen: set[str] = set()
     names = []
     for h in header:
@@ -131,25 +105,89 @@ def read_csv_text(text: str, label: str, usecols=None) -> RawTable:
             raise InputError(f'{label}, line 1: the column "{h.strip()}" is named twice; keep one of them')
         seen.add(n)
         names.append(n)
+    return header, names
+
+
+def _read_fast(text: str, sep: str, names: list[str], keep: list[int]) -> pd.DataFrame | None:
+    # pandas needs unique names; real duplicates were refused by _header, so only empty names repeat
+    names = [n or f"unnamed: {j}" for j, n in enumerate(names)]
+    """pandas' C parser when every record is one physical line of the header's width; else None."""
+    import warnings
+
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                                skip_blank_lines=False, index_col=False, header=0, names=names,
+                                engine="c")   # no usecols: with it, pandas drops extra cells silently
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, csv.Error):
+        return None
+    if len(frame) != lines - 1:   # a quoted line break: line numbers need the careful reader
+        return None
+    return frame.iloc[:, keep]
+
+
+def _read_careful(text: str, sep: str, label: str, width: int, keep: list[int]) -> tuple[list[list[str]], list[int]]:
+    """Rows and the physical line each starts on, with one message per malformed line."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    rows, lines, ragged = [], [], []
+    try:
+        next(reader)
+        last = reader.line_num
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if len(row) != width:
+                if len(row) > width and not any(c.strip() for c in row[width:]):
+                    row = row[:width]            # trailing empty cells Excel leaves behind
+                elif len(row) < width:
+                    row = row + [""] * (width - len(row))
+                else:
+                    ragged.append(f"{label}, line {start}: {len(row)} cells but the header has {width}; "
+                                  "remove the extra cells (or quote a value that contains a comma)")
+                    continue
+            rows.append([row[j] for j in keep])
+            lines.append(start)
+    except csv.Error as e:
+        raise InputError(f"{label}, line {reader.line_num}: not a well-formed CSV ({e}); check the quotes on "
+                         "that line, or export it again") from None
+    if ragged:
+        from tracker.errors import ValidationFailed
+
+        raise ValidationFailed(["not a well-formed CSV: " + r for r in ragged], label)
+    return rows, lines
+
+
+def read_csv_text(text: str, label: str, usecols=None) -> RawTable:
+    """A RawTable from CSV text: every cell a stripped string; each row knows its physical line number."""
+    first = text.split("\n", 1)[0].rstrip("\r")
+    sep = _sniff_delimiter(first)
+    header, names = _header(first, sep, label)
+    names = [n or f"unnamed: {j + 1}" for j, n in enumerate(names)]   # Excel's trailing empty columns
     headers = {n: h.strip() for n, h in zip(names, header)}
     keep = [j for j, n in enumerate(names) if usecols is None or usecols(n)]
-    frame = pd.DataFrame([[r[j] for j in keep] for r in rows] if keep else None,
-                         columns=[names[j] for j in keep], dtype=str)
-    if len(frame) != len(rows):   # no kept columns: still one (empty) row per line
-        frame = pd.DataFrame(index=range(len(rows)))
-    line_of = lines
+    cols = [names[j] for j in keep]
+    frame = _read_fast(text, sep, names, keep)
+    if frame is not None:
+        frame.columns = cols
+        line_of = lambda i: i + 2
+    else:
+        rows, lines = _read_careful(text, sep, label, len(header), keep)
+        frame = pd.DataFrame(rows, columns=cols, dtype=str) if rows else pd.DataFrame(columns=cols, dtype=str)
+        line_of = lines.__getitem__
     return RawTable(frame=_strip(frame), label=label, headers=headers,
-                    locate=lambda i, col: f"{label}, line {line_of[i]}, column {headers.get(col, col)}",
-                    row_label=lambda i: f"line {line_of[i]}")
+                    locate=lambda i, col: f"{label}, line {line_of(i)}, column {headers.get(col, col)}",
+                    row_label=lambda i: f"line {line_of(i)}")
 
 
 def _strip(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as a stripped string; done once per distinct value, which is fast for repetitive columns."""
+    out = {}
     for c in frame.columns:
-        col = frame[c]
-        if isinstance(col, pd.DataFrame):   # duplicate header names; reported by the caller
-            continue
-        frame[c] = col.astype(str).str.strip()
-    return frame
+        codes, uniques = pd.factorize(frame[c].to_numpy(dtype=object), use_na_sentinel=False)
+        cleaned = np.array(["" if u is None or u != u else str(u).strip() for u in uniques], dtype=object)
+        out[c] = cleaned[codes] if len(codes) else np.array([], dtype=object)
+    return pd.DataFrame(out, index=frame.index, columns=list(frame.columns))
 
 
 def read_csv_file(path: Path, usecols=None) -> RawTable:

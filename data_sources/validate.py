@@ -75,30 +75,48 @@ def check_header(table: RawTable, required=REQUIRED, optional=OPTIONAL) -> list[
     return problems
 
 
+def _per_unique(s: pd.Series, fn) -> tuple[pd.Series, ...]:
+    """Apply `fn` (Series -> tuple of Series) once per distinct value of `s`: columns repeat a lot."""
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
+    results = fn(pd.Series(uniques, dtype=object))
+    return tuple(pd.Series(r.to_numpy()[codes] if len(codes) else r.to_numpy()[:0], index=s.index)
+                 for r in results)
+
+
 def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(numbers, bad): numbers as floats (NaN where empty or bad); bad marks text that is not a number."""
     if pd.api.types.is_numeric_dtype(s):
         v = s.astype(float)
         return v, pd.Series(False, index=s.index)
+    v, bad = _per_unique(s.astype(str), _parse_numbers)
+    return v.astype(float), bad.astype(bool)
+
+
+def _parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     s = s.astype(str)
-    cleaned = s.where(~s.str.contains(",", regex=False), s.str.replace(",", "", regex=False))
-    v = pd.to_numeric(cleaned, errors="coerce")
-    empty = s == ""
-    bad = ~empty & (v.isna() | ~np.isfinite(v.fillna(0)))
-    # "1,2" or "4,4" (a decimal comma) must not pass as 12 or 44: only thousands groups may have commas
     commas = s.str.contains(",", regex=False)
+    cleaned = s.where(~commas, s.str.replace(",", "", regex=False))
+    v = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    empty = s == ""
+    finite = np.isfinite(v.fillna(0))
+    bad = ~empty & (v.isna() | ~finite)
+    # "1,2" or "4,4" (a decimal comma) must not pass as 12 or 44: only thousands groups may have commas
     if commas.any():
         bad |= commas & ~s.str.match(_NUMBER.pattern)
-    v = v.where(~bad & np.isfinite(v.fillna(0)))
-    return v.astype(float), bad
+    return v.where(~bad), bad
 
 
 def parse_weeks(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(dates, not_a_date, not_real): YYYY-MM-DD or DD/MM/YYYY; NaT where bad."""
+    out, not_a_date, not_real = _per_unique(s.astype(str), _parse_weeks)
+    return pd.to_datetime(out), not_a_date.astype(bool), not_real.astype(bool)
+
+
+def _parse_weeks(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     s = s.astype(str)
     head = s.str.slice(0, 10)
-    iso = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}( 00:00(:00)?)?")
-    uk = s.str.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}")
+    iso = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}( 00:00(:00)?)?").astype(bool)
+    uk = s.str.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}").astype(bool)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if iso.any():
         out[iso] = pd.to_datetime(head[iso], format="%Y-%m-%d", errors="coerce")
@@ -155,7 +173,7 @@ def check_long(table: RawTable, config: Config, today: date | None = None,
                        table=table)
 
     # week_commencing
-    raw_week = f["week_commencing"].astype(str)
+    raw_week = f["week_commencing"].astype(object)
     weeks, not_a_date, not_real = parse_weeks(raw_week)
     rw = raw_week.to_numpy()
     report(raw_week == "", "week_commencing", lambda p: "is empty; give the Monday of the week as YYYY-MM-DD")
@@ -184,8 +202,8 @@ def check_long(table: RawTable, config: Config, today: date | None = None,
     for o in config.obsessions:
         for n in (o.key, *o.aliases):
             lookup[n.lower().replace("_", "-")] = o.key
-    raw_obs = f["obsession"].astype(str)
-    obs = raw_obs.str.lower().str.replace("_", "-", regex=False).map(lookup)
+    raw_obs = f["obsession"].astype(object)
+    (obs,) = _per_unique(raw_obs, lambda u: (u.str.lower().str.replace("_", "-", regex=False).map(lookup),))
     ro = raw_obs.to_numpy()
     report(raw_obs == "", "obsession", lambda p: "is empty; give the obsession's key, e.g. "
            + config.obsessions[0].key)
@@ -195,8 +213,8 @@ def check_long(table: RawTable, config: Config, today: date | None = None,
 
     # area: the city, a cluster or a comparator (case-insensitive, stored in the configured spelling)
     area_lookup = {a.lower(): a for a in (*config.areas, *extra_areas)}
-    raw_area = f["area"].astype(str)
-    area = raw_area.str.lower().map(area_lookup)
+    raw_area = f["area"].astype(object)
+    (area,) = _per_unique(raw_area, lambda u: (u.str.lower().map(area_lookup),))
     ra = raw_area.to_numpy()
     report(raw_area == "", "area", lambda p: f'is empty; give the city ("{config.city}") or a cluster')
     report((raw_area != "") & area.isna(), "area",
@@ -213,7 +231,7 @@ def check_long(table: RawTable, config: Config, today: date | None = None,
         raw_den = f["denominator"] if "denominator" in f.columns else pd.Series("", index=f.index)
         num, num_bad = parse_numbers(raw_num)
         den, den_bad = parse_numbers(raw_den)
-        rn, rd = raw_num.astype(str).to_numpy(), raw_den.astype(str).to_numpy()
+        rn, rd = raw_num.astype(object).to_numpy(), raw_den.astype(object).to_numpy()
         report(num_bad, "numerator", lambda p: f'"{rn[p]}" is not a number; write digits only, e.g. 23427')
         report(den_bad, "denominator", lambda p: f'"{rd[p]}" is not a number; write digits only, e.g. 564953')
         n_empty = num.isna() & ~num_bad
@@ -239,8 +257,10 @@ def check_long(table: RawTable, config: Config, today: date | None = None,
     # value
     raw_val = f["value"]
     val, val_bad = parse_numbers(raw_val)
-    rv = raw_val.astype(str).to_numpy()
-    withheld = val_bad & raw_val.astype(str).str.lower().isin(WITHHELD_MARKS)
+    rv = raw_val.astype(object).to_numpy()
+    withheld = pd.Series(False, index=f.index)
+    if val_bad.any():
+        withheld[val_bad] = raw_val[val_bad].astype(str).str.lower().isin(WITHHELD_MARKS)
     report(withheld, "value", lambda p: f'"{rv[p]}" marks a withheld figure; give the real figure (the tracker '
            "withholds small numbers itself) or leave the row out")
     report(val_bad & ~withheld, "value", lambda p: f'"{rv[p]}" is not a number; write digits only, like 1247 or 4.4')
