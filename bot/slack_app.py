@@ -87,9 +87,6 @@ def build_slack_app(settings: Settings, service: ChatService, *, socket_mode: bo
 
     async def authorize(enterprise_id, team_id, **_):
         # One bot token for one workspace (or none: answers still go back through response_url).
-        if allowed and team_id not in allowed:
-            log.warning("refused a request from a workspace not in SLACK_ALLOWED_TEAM_IDS")
-            return None
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=bot_token)
 
     app = AsyncApp(
@@ -97,9 +94,19 @@ def build_slack_app(settings: Settings, service: ChatService, *, socket_mode: bo
         authorize=authorize,
         client=AsyncWebClient(base_url=api_url(settings), timeout=10),
         request_verification_enabled=not socket_mode,
-        user_facing_authorize_error_message=NOT_ALLOWED,
         process_before_response=False,
     )
+
+    @app.middleware
+    async def only_allowed_workspaces(context, next):
+        # Runs after Bolt's signature check; refuses in the acknowledgement itself, so nothing is
+        # processed and nothing is sent to the request's response_url.
+        if allowed and context.team_id not in allowed:
+            from slack_bolt.response import BoltResponse
+
+            log.warning("refused a request from a workspace not in SLACK_ALLOWED_TEAM_IDS")
+            return BoltResponse(status=200, body=NOT_ALLOWED)
+        return await next()
 
     @app.command(re.compile(r"^/"))
     async def on_command(ack, command, respond, client):

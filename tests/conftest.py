@@ -220,8 +220,8 @@ def seeded_db(tmp_path_factory, demo_frame):
     return path
 
 
-@pytest.fixture
-def app(seeded_db, tmp_path, demo_config):
+@pytest.fixture(scope="session")
+def app(seeded_db, tmp_path_factory, demo_config):
     """Factory: app(env=None, **create_app options) -> the web app on a copy of the seeded store, test secrets set.
 
     The copy's URL is on the returned app as `app.state.database_url`. Drawing runs in threads
@@ -233,9 +233,10 @@ def app(seeded_db, tmp_path, demo_config):
     from tracker.settings import Settings
 
     made = []
+    folder = tmp_path_factory.mktemp("web")
 
     def make(env: dict | None = None, config=None, **options):
-        db = tmp_path / f"web-{len(made)}.db"
+        db = folder / f"web-{len(made)}.db"
         shutil.copy(seeded_db, db)
         url = f"sqlite:///{db}"
         settings = Settings.from_env({"DATABASE_URL": url, **WEB_SECRETS, **(env or {})}, dotenv=False)
@@ -249,9 +250,9 @@ def app(seeded_db, tmp_path, demo_config):
     return make
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def live_server():
-    """Factory: live_server(asgi_app) -> 'http://127.0.0.1:PORT', a real uvicorn in a thread (stopped after the test)."""
+    """Factory: live_server(asgi_app) -> 'http://127.0.0.1:PORT', a real uvicorn in a thread (stopped at the end)."""
     import socket
     import threading
     import time
