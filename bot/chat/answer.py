@@ -193,8 +193,8 @@ def to_teams(ans: Answer, image_url: str | None = None) -> dict:
     """The answer as a Teams message with one Adaptive Card 1.5 (the outgoing webhook's reply)."""
     if ans.kind in (HELP, ERROR):
         lines = ans.message.splitlines() if ans.kind == HELP else [ans.message, f"Try: {ans.example}"]
-        if ans.kind == HELP:
-            lines = [ln.replace("/obsession", "@Obsession") for ln in lines]
+        # In Teams the question is asked by mentioning the webhook, not with a slash command.
+        lines = [ln.replace("/obsession", "@Obsession") for ln in lines]
         # TextRuns are never read as markdown: nothing in them can link, mention or format.
         head = "Obsession tracker: help" if ans.kind == HELP else "Sorry"
         body = [{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": head, "weight": "Bolder"}]}]
