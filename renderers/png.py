@@ -240,7 +240,7 @@ def _sparkline(ax, row: TrackerRow, label: str, y0: float, h: float) -> None:
         # visible week as a dot and let the gaps stay gaps.
         fx.line(ax, xs, ys, fx.NAVY, linestyle="none", marker="o", markersize=1.3, markeredgewidth=0)
     else:
-        fx.line(ax, xs, ys, fx.NAVY, 1.0, solid_joinstyle="round", capstyle="round")
+        fx.line(ax, xs, ys, fx.NAVY, 0.85, solid_joinstyle="round", capstyle="round")
         # A week with withheld weeks on both sides would be invisible as a line: show it as a dot.
         alone = [i for i in range(len(pts)) if pts[i].value is not None
                  and (i == 0 or pts[i - 1].value is None) and (i == len(pts) - 1 or pts[i + 1].value is None)]
