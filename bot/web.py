@@ -347,8 +347,14 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
         finally:
             service.close()
 
+    async def favicon(request):
+        from starlette.responses import Response
+
+        return Response(status_code=204)      # browsers ask for one; an empty answer, not a 404
+
     routes = [
         Route("/healthz", healthz),
+        Route("/favicon.ico", favicon),
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/teams/messages", teams_endpoint(settings, service), methods=["POST"]),
         Route("/", archive.home),
