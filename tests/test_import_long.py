@@ -99,6 +99,15 @@ clusters = ["Café Quarter", "North"]
     assert set(store.figures_frame()["area"]) == {"Café Quarter", "North"}
 
 
+def test_utf16_tab_separated_as_excel_unicode_text(tmp_path, store, small_config):
+    p = tmp_path / "unicode.txt"
+    p.write_bytes(_csv(ROWS).replace(",", "\t").encode("utf-16"))   # with its byte-order mark
+    assert p.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    summary, _ = import_files(store, [p], small_config, today=TODAY)
+    assert summary.new == 5
+    assert _stored(store) == _expected(ROWS)
+
+
 def _xlsx(path: Path, sheets: dict) -> None:
     import openpyxl
 
