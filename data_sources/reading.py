@@ -34,6 +34,10 @@ class RawTable:
     locate: Callable[[int, str], str]        # (row position, normalised column) -> "file, line 7, column value"
     row_label: Callable[[int], str] = lambda i: f"line {i + 2}"   # (row position) -> "line 7"
     notes: list[str] = field(default_factory=list)
+    header_where: str = ""                   # where the header is, for messages: "file, line 1"
+
+    def __post_init__(self):
+        self.header_where = self.header_where or f"{self.label}, line 1"
 
 
 def check_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:
@@ -274,18 +278,16 @@ def read_xlsx_file(path: Path, sheet: str | None = None) -> RawTable:
     while header and not header[-1]:
         header.pop()
     width = len(header)
-    frame = pd.DataFrame([r[:width] for r in rows[1:]], columns=[h.strip().lower() for h in header], dtype=str)
-    headers = {h.strip().lower(): h for h in header}
-    letters = {h.strip().lower(): _column_letter(j) for j, h in enumerate(header)}
-    seen: set[str] = set()
-    for h in header:
-        n = h.strip().lower()
-        if n and n in seen:
-            raise InputError(f'{label}, row 1: the column "{h.strip()}" is named twice; keep one of them')
-        seen.add(n)
+    names = [h.strip().lower() or f"unnamed: {j + 1}" for j, h in enumerate(header)]
+    frame = pd.DataFrame([r[:width] for r in rows[1:]], columns=names, dtype=object)
+    headers = dict(zip(names, header))
+    letters = {n: _column_letter(j) for j, n in enumerate(names)}
+    if len(set(names)) != len(names):
+        twice = next(h for j, h in enumerate(header) if names[j] in names[:j])
+        raise InputError(f'{label}, row 1: the column "{twice.strip()}" is named twice; keep one of them')
     return RawTable(frame=frame, label=label, headers=headers,
                     locate=lambda i, col: f"{label}, row {i + 2}, column {letters.get(col, '?')} ({headers.get(col, col)})",
-                    row_label=lambda i: f"row {i + 2}")
+                    row_label=lambda i: f"row {i + 2}", header_where=f"{label}, row 1")
 
 
 def read_table(path: Path, sheet: str | None = None, usecols=None) -> RawTable:

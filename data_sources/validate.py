@@ -51,7 +51,7 @@ def check_header(table: RawTable, required=REQUIRED, optional=OPTIONAL) -> list[
                 "--format dfe-attendance --la NAME|CODE"]
     if not any(c in known for c in cols):
         shown = ", ".join(f'"{table.headers.get(c, c)}"' for c in cols[:8]) + (" ..." if len(cols) > 8 else "")
-        return [f"{table.label}, line 1: the header ({shown}) names none of the long-format columns; the first "
+        return [f"{table.header_where}: the header ({shown}) names none of the long-format columns; the first "
                 f"line must be {','.join(required)}[,{','.join(optional)}]"]
     for c in cols:
         if c in known:
@@ -59,18 +59,18 @@ def check_header(table: RawTable, required=REQUIRED, optional=OPTIONAL) -> list[
         if c == "" or c.startswith("unnamed:"):
             if (table.frame[c] == "").all():
                 continue   # an empty column Excel left behind
-            problems.append(f"{table.label}, line 1: a column has values but no name; name it or delete it")
+            problems.append(f"{table.header_where}: a column has values but no name; name it or delete it")
             continue
         guess = nearest(c, known)
         hint = f'; did you mean "{guess}"?' if guess else ""
-        problems.append(f'{table.label}, line 1: unknown column "{table.headers.get(c, c)}"{hint}; '
+        problems.append(f'{table.header_where}: unknown column "{table.headers.get(c, c)}"{hint}; '
                         f"the columns are {', '.join(required)} and optionally {', '.join(optional)}; "
                         "rename or delete it")
     for r in required:
         if r not in cols:
             guess = nearest(r, [c for c in cols if c not in known])
             hint = f' (is "{table.headers.get(guess, guess)}" meant to be it?)' if guess else ""
-            problems.append(f'{table.label}, line 1: the column "{r}" is missing{hint}; the header must name '
+            problems.append(f'{table.header_where}: the column "{r}" is missing{hint}; the header must name '
                             f"{', '.join(required)} (and optionally {', '.join(optional)})")
     return problems
 

@@ -127,6 +127,9 @@ CASES = [
     ("XLSX with a bad cell", "f.xlsx", lambda p: p.write_bytes(_xlsx_bytes([
         HEADER.strip().split(","), ["2020-01-06", "cla", "North", "#DIV/0!"]])), {},
      'row 2, column D (value): "#DIV/0!" is not a number'),
+    ("XLSX without a value column", "f.xlsx", lambda p: p.write_bytes(_xlsx_bytes([
+        ["week_commencing", "obsession", "area"], ["2020-01-06", "cla", "North"]])), {},
+     'f.xlsx, sheet "Figures", row 1: the column "value" is missing'),
     ("old .xls named .xlsx", "f.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, {}, "Excel 97-2003"),
     ("CSV that is really a ZIP", "f.csv", _zip_bytes(), {}, "this is a ZIP archive, not a CSV"),
     ("CSV that is really an XLSX", "f.csv", lambda p: p.write_bytes(_xlsx_bytes([["a"]])), {},
