@@ -68,7 +68,9 @@ def test_check_missing_exits_3(demo_env, capsys):
     s.save_figures(pd.DataFrame([(date(2020, 1, 6), "cla", "Leeds", 1000, None, None)], columns=COLUMNS), "x")
     assert main(["check"]) == 3
     out = capsys.readouterr().out
-    assert "missing: neet" in out and "missing: absence_primary" in out
+    assert "missing: neet" in out
+    # No school figures at all that week: absence is excused as a holiday, and said so.
+    assert "missing: absence_primary" not in out and "absence_primary: no figure" in out and "excused" in out
 
 
 def test_no_figures_yet(demo_env, capsys):
