@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect, update
 
-from bot.ledger import FAILED, PENDING, SENDING, SENT, Key, Ledger, deliveries_table, is_dead_here, new_claimer
+from bot.ledger import PENDING, SENDING, SENT, Key, Ledger, deliveries_table, is_dead_here, new_claimer
 
 WEEK = date(2026, 11, 16)
 

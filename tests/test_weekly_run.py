@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.servers import MailBox, SMTPServer, SlackServer, TeamsServer
+from tests.servers import SMTPServer, SlackServer, TeamsServer
 
 WEEK = date(2015, 7, 20)
 ROOT = Path(__file__).resolve().parent.parent

@@ -110,7 +110,7 @@ def build_template(model, png: bytes, *, subscription: str, sender: str, from_na
 def build_notice_template(subject: str, text: str, *, key: str, sender: str, from_name: str) -> MailTemplate:
     """A plain-text notice (e.g. to the owners, about a held week) as a template (pure)."""
     from email.headerregistry import Address
-    from email.utils import format_datetime, formatdate
+    from email.utils import formatdate
 
     check_address(sender, "MAIL_FROM")
     for value in (subject, from_name):
