@@ -119,7 +119,7 @@ def test_the_rest_of_the_product_copes_with_comparator_areas(store, demo_config,
     from renderers.json_tracker import render_json
     from renderers.text import render_breakdown_text, render_text
     from tracker.arithmetic import build_breakdown, build_tracker
-    from tracker.quality import missing_figures
+    from tracker.quality import check_week
 
     store.save_figures(demo_frame[demo_frame["week_commencing"] >= date(2025, 6, 2)], "demo")
     summary, _ = import_files(store, [FIXTURE], demo_config, fmt="dfe-attendance", today=TODAY)
@@ -133,7 +133,7 @@ def test_the_rest_of_the_product_copes_with_comparator_areas(store, demo_config,
     breakdown = build_breakdown(figures, demo_config, "absence_primary", week)
     assert {r.area for r in breakdown.rows} == set(demo_config.clusters)
     assert render_breakdown_text(breakdown)
-    assert missing_figures(figures, demo_config, week).week == week
+    assert check_week(figures, demo_config, week, as_of=week).week == week
 
 
 def test_the_command(demo_env, capsys):
