@@ -118,17 +118,18 @@ def build_slack_app(settings: Settings, service: ChatService, *, socket_mode: bo
             return
         await ack()
         try:
-            ans = await service.ask(command.get("text") or "")
-            image_url = None
-            upload = False
-            if ans.has_image:
-                path = ans.image_path()
-                image_url = urls.public_url(settings, path, sign=True)
-                if image_url:
-                    service.warm(ans)            # drawn by the time Slack fetches it
-                elif ans.public and bot_token:
-                    upload = True
-            await respond(**to_slack(ans, image_url=image_url), replace_original=False)
+            def message(ans):
+                # Built in the answer thread: Block Kit building is CPU work the event loop should not do.
+                image_url = None
+                if ans.has_image:
+                    image_url = urls.public_url(settings, ans.image_path(), sign=True)
+                return image_url, to_slack(ans, image_url=image_url)
+
+            ans, (image_url, msg) = await service.ask(command.get("text") or "", then=message)
+            upload = bool(ans.has_image and not image_url and ans.public and bot_token)
+            if image_url:
+                service.warm(ans)            # drawn by the time Slack fetches it
+            await respond(**msg, replace_original=False)
             log.info("answered %s in %.0f ms", ans.kind, 1000 * (time.perf_counter() - started))
         except Exception:
             log.exception("could not answer a slash command")

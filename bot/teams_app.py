@@ -90,12 +90,14 @@ def teams_endpoint(settings: Settings, service: ChatService):
         except ValueError:
             return PlainTextResponse("not a message", status_code=400)
         try:
-            ans = await service.ask(question(text))
-            path = ans.image_path()
-            image_url = urls.public_url(settings, path, sign=True) if path else None
+            def card(ans):
+                path = ans.image_path()
+                image_url = urls.public_url(settings, path, sign=True) if path else None
+                return to_teams(ans, image_url=image_url), image_url
+
+            ans, (reply, image_url) = await service.ask(question(text), then=card)
             if image_url:
                 service.warm(ans)
-            reply = to_teams(ans, image_url=image_url)
         except Exception:
             log.exception("could not answer a Teams message")
             reply = {"type": "message", "text": "Sorry, that question could not be answered just now."}

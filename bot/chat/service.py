@@ -104,7 +104,7 @@ class ChatService:
     """Answers, images and pages for the chat apps and the archive, with the blocking parts off the loop."""
 
     def __init__(self, config: Config, live: LiveFigures, pool: Executor | None = None,
-                 threads: int = 8):
+                 threads: int = 1):
         self.config = config
         self.live = live
         self.pool = pool
@@ -139,11 +139,12 @@ class ChatService:
         """(version, figures), refreshed when the store changed. Blocking."""
         return self.live.snapshot()
 
-    async def ask(self, text: str) -> Answer:
-        """The answer to chat text, built off the event loop."""
+    async def ask(self, text: str, then=None):
+        """The answer to chat text, built off the event loop; with `then`, (answer, then(answer)) built there too."""
         def work():
             _, figures = self.figures()
-            return answer(text, self.config, figures)
+            ans = answer(text, self.config, figures)
+            return ans if then is None else (ans, then(ans))
         return await self.in_thread(work)
 
     # -- images
