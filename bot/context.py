@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from tracker.config import Config, load_config
+from renderers.paths import slug  # noqa: F401  (re-exported: the outbox names folders with it)
 from tracker.settings import Settings
 
 
@@ -36,11 +37,3 @@ class Context:
         if self._figures is None or refresh:
             self._figures = self.store.figure_table()
         return self._figures
-
-
-def slug(name: str) -> str:
-    """A file-name-safe form of an area or subscription name: 'Seacroft Manston' -> 'seacroft-manston'."""
-    import re
-
-    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return s or "area"

@@ -11,32 +11,11 @@ import hashlib
 import hmac
 from datetime import date
 
+from renderers.paths import breakdown_path, curve_path, model_path, slug, tracker_path  # noqa: F401
 from tracker.settings import Settings
 
 SIG_PARAM = "sig"
 _DERIVE = b"obsession-tracker archive image URLs v1"
-
-
-def slug(name: str) -> str:
-    """'Seacroft Manston' -> 'seacroft-manston' (the area part of an archive path)."""
-    from bot.context import slug as _slug
-
-    return _slug(name)
-
-
-def tracker_path(week: date, area: str, suffix: str = "") -> str:
-    """'/trackers/2015-07-20/seacroft-manston' (the page), or with suffix '.png' its image."""
-    return f"/trackers/{week.isoformat()}/{slug(area)}{suffix}"
-
-
-def curve_path(week: date, area: str, obsession_key: str) -> str:
-    """The turn-the-curve chart of one obsession in one area: '/trackers/2015-07-20/leeds/cla.png'."""
-    return f"/trackers/{week.isoformat()}/{slug(area)}/{obsession_key}.png"
-
-
-def breakdown_path(week: date, obsession_key: str, suffix: str = "") -> str:
-    """One obsession across every cluster: '/breakdowns/2015-07-20/cla' (page) or '.png'."""
-    return f"/breakdowns/{week.isoformat()}/{obsession_key}{suffix}"
 
 
 def signing_key(settings: Settings) -> bytes | None:

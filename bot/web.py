@@ -150,7 +150,7 @@ class Archive:
     def _render_page(self, model, image_path: str) -> str:
         from renderers.email import render_html
 
-        page = render_html(model, image_src=urls.signed_path(self.settings, image_path), view_url=None)
+        page = render_html(model, image_src=urls.signed_path(self.settings, image_path), view_url=None, as_email=False)
         return _with_nav(page, self._nav(model))
 
     def _nav(self, model) -> str:
@@ -258,23 +258,6 @@ class Archive:
             return token_redirect
         return await self._page(request.url.path, build_breakdown, urls.breakdown_path(week, key, ".png"), key, week)
 
-    async def legacy(self, request):
-        """/archive/<week>/<name>.html|.png (the email renderer's archive_path) -> the same resources."""
-        from starlette.responses import RedirectResponse
-
-        week, name = request.path_params["week"], request.path_params["name"]
-        stem, _, ext = name.rpartition(".")
-        if ext not in ("html", "png") or not stem:
-            return self._not_found("No such page.")
-        if stem.endswith("-by-cluster"):
-            path = f"/breakdowns/{week}/{stem[:-len('-by-cluster')]}"
-        else:
-            path = f"/trackers/{week}/{stem}"
-        path += ".png" if ext == "png" else ""
-        if ext == "png":
-            path = urls.signed_path(self.settings, path) if self.image_allowed(request) else path
-        return RedirectResponse(path, status_code=308)
-
     def _token_to_cookie(self, request):
         """A page opened with ?token= sets a cookie and reloads without the token in the address."""
         from starlette.responses import RedirectResponse
@@ -361,7 +344,6 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
         Route("/trackers/{week}/{area}/{obsession}.png", archive.curve),
         Route("/trackers/{week}/{area}", archive.tracker),
         Route("/breakdowns/{week}/{obsession}", archive.breakdown),
-        Route("/archive/{week}/{name}", archive.legacy),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service

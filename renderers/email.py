@@ -19,6 +19,7 @@ from tracker.errors import ConfigError
 from tracker.model import (BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown,
                            Tracker)
 
+from .paths import model_path
 from .formatting import (COLOUR, VERDICT_WORD, alt_text, arrow, breakdown_alt_text, illustrative_notice, number,
                          percent, signed, title_parts, week_label)
 from .text import render_breakdown_text, render_text
@@ -45,14 +46,9 @@ def _inliner():
     return css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "area"
-
-
-def archive_path(model: Tracker | Breakdown, suffix: str = ".html") -> str:
-    """Where the web archive serves this model: '/archive/2015-07-20/leeds.html' ('.png' for its image)."""
-    name = f"{model.obsession.key}-by-cluster" if isinstance(model, Breakdown) else _slug(model.area)
-    return f"/archive/{model.week.isoformat()}/{name}{suffix}"
+def archive_path(model: Tracker | Breakdown, suffix: str = "") -> str:
+    """Where the web archive serves this model: '/trackers/2015-07-20/leeds' ('.png' for its image)."""
+    return model_path(model, suffix)
 
 
 def subject(model: Tracker | Breakdown) -> str:
@@ -151,13 +147,14 @@ def _breakdown_rows(b: Breakdown) -> tuple[dict, list[dict]]:
 
 
 def _context(model: Tracker | Breakdown, image_src: str, view_url: str | None,
-             unsubscribe_mailto: str | None) -> dict:
+             unsubscribe_mailto: str | None, as_email: bool = True) -> dict:
     breakdown = isinstance(model, Breakdown)
     city = model.city.area if breakdown else model.city
     sender = model.sender or f"{city} performance team"
     ctx = {
         "subject": subject(model), "preheader": preheader(model), "week": week_label(model.week),
         "image_src": image_src, "view_url": view_url, "unsubscribe_mailto": unsubscribe_mailto,
+        "as_email": as_email,
         "sender": sender, "baseline_label": model.baseline_label,
         "notice": illustrative_notice(city) if model.illustrative else "",
         "suppress_below": model.suppress_below, "dark": DARK_COLOUR, "colour": COLOUR,
@@ -179,10 +176,13 @@ def _context(model: Tracker | Breakdown, image_src: str, view_url: str | None,
 
 
 def render_html(model: Tracker | Breakdown, image_src: str, view_url: str | None = None, *,
-                unsubscribe_mailto: str | None = None) -> str:
-    """The HTML body, styles inlined; `image_src` is 'cid:…' in a message or a file name beside the page."""
+                unsubscribe_mailto: str | None = None, as_email: bool = True) -> str:
+    """The HTML body, styles inlined; `image_src` is 'cid:…' in a message or a file name beside the page.
+
+    With `as_email=False` (an archive page) the footer says what this is but not how to stop getting it.
+    """
     name = "email_breakdown.html" if isinstance(model, Breakdown) else "email_tracker.html"
-    html = _env().get_template(name).render(**_context(model, image_src, view_url, unsubscribe_mailto))
+    html = _env().get_template(name).render(**_context(model, image_src, view_url, unsubscribe_mailto, as_email))
     return _inliner().inline(html)
 
 

@@ -185,7 +185,7 @@ def test_preheader_footer_and_view_in_browser(message, figure2_tracker):
     assert head.startswith("Children looked after 1,247 (-5, better); Young people NEET 1,595 (+7, worse)")
     hidden = re.search(r'<div style="display:none;[^"]*">([^<]*)</div>', html)
     assert hidden and hidden.group(1) == head
-    assert 'href="https://tracker.example.gov.uk/archive/2015-07-20/leeds.html"' in html
+    assert 'href="https://tracker.example.gov.uk/trackers/2015-07-20/leeds"' in html
     assert "sent every week by Children and Families Performance Team (demo)" in html
     assert 'href="mailto:leave@example.gov.uk?subject=unsubscribe"' in html
     without = render_html(figure2_tracker, "tracker.png", None)
@@ -214,9 +214,9 @@ def test_withheld_counts_show_as_c_and_never_their_value(small_cluster_tracker):
 
 
 def test_plain_text_reads_on_its_own(figure2_tracker, cla_breakdown):
-    text = render_plain(figure2_tracker, "https://t.example/archive/2015-07-20/leeds.html")
+    text = render_plain(figure2_tracker, "https://t.example/trackers/2015-07-20/leeds")
     assert "<" not in text.replace("<<", "")
-    assert text.startswith("View in a browser: https://t.example/archive/2015-07-20/leeds.html")
+    assert text.startswith("View in a browser: https://t.example/trackers/2015-07-20/leeds")
     for fragment in ("Week commencing: 20 July 2015", "Safely REDUCE the number of children looked after",
                      "1,247", "-5 ▼ better", "-175 ▼ better", "To stop getting it"):
         assert fragment in text
@@ -339,7 +339,7 @@ def test_render_command_writes_html_with_the_image_beside_it_and_a_complete_eml(
     assert m["From"].addresses[0].addr_spec == "tracker@leeds.example.gov.uk"
     related = m.get_payload()[1]
     assert [p.get_content_type() for p in related.get_payload()] == ["text/html", "image/png"]
-    assert "https://tracker.example.gov.uk/archive/2015-07-20/cla-by-cluster.html" in related.get_payload()[0].get_content()
+    assert "https://tracker.example.gov.uk/breakdowns/2015-07-20/cla" in related.get_payload()[0].get_content()
 
 
 def test_rate_breakdown_has_no_percent_column(demo_figures, demo_config):

@@ -93,7 +93,7 @@ MODELS = ["figure2_tracker", "cluster_tracker", "small_cluster_tracker", "cla_br
 
 
 @pytest.mark.parametrize("name", MODELS)
-@pytest.mark.parametrize("image_url", [None, "https://tracker.example.gov.uk/archive/2015-07-20/leeds.png"])
+@pytest.mark.parametrize("image_url", [None, "https://tracker.example.gov.uk/trackers/2015-07-20/leeds.png"])
 def test_every_card_is_valid_and_small(request, validator, name, image_url):
     model = request.getfixturevalue(name)
     message = render_teams(model, image_url=image_url)
