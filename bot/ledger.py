@@ -51,6 +51,15 @@ overrides_table = Table(
 )
 
 
+unsubscribes_table = Table(
+    "unsubscribes", metadata,
+    Column("subscription", String(200), primary_key=True),
+    Column("address", String(400), primary_key=True),       # lower-case
+    Column("unsubscribed_at", DateTime(timezone=True), nullable=False),
+    Column("via", String(40), nullable=False),               # how: "one-click" (RFC 8058) or "page"
+)
+
+
 @dataclass(frozen=True)
 class Key:
     """What one ledger row is for."""
@@ -160,7 +169,7 @@ class Ledger:
     def open(cls, url: str, claimer: str | None = None) -> "Ledger":
         """A ledger on the database at `url`, with its tables created."""
         engine = ledger_engine(url)
-        metadata.create_all(engine, tables=[deliveries_table, overrides_table])
+        metadata.create_all(engine, tables=[deliveries_table, overrides_table, unsubscribes_table])
         return cls(engine, claimer)
 
     def close(self) -> None:
@@ -272,6 +281,24 @@ class Ledger:
             conn.execute(overrides_table.insert().values(week_commencing=week, overridden_by=user[:200],
                                                          reason=reason[:2000], problems="\n".join(problems)[:8000],
                                                          at=_now()))
+
+    def unsubscribe(self, subscription: str, address: str, via: str) -> bool:
+        """Record that `address` no longer wants `subscription`; False when it was already recorded."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(unsubscribes_table.insert().values(
+                    subscription=subscription, address=address.strip().lower(), unsubscribed_at=_now(), via=via))
+        except IntegrityError:
+            return False
+        return True
+
+    def unsubscribed(self) -> set[tuple[str, str]]:
+        """(subscription, address) of everyone who unsubscribed."""
+        u = unsubscribes_table
+        with self.engine.connect() as conn:
+            return {(s, a) for s, a in conn.execute(select(u.c.subscription, u.c.address))}
 
     def overrides(self, week: date | None = None) -> list[dict]:
         """Recorded overrides, oldest first."""

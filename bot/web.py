@@ -284,6 +284,7 @@ def _with_nav(page: str, nav: str) -> str:
 def create_app(settings: Settings, config: Config, store=None, *, render_workers: int | None = None,
                check_every: float = 2.0, limiter=None, warm: bool = True):
     """The ASGI app: /healthz, /slack/events, /teams/messages and the archive."""
+    from bot.unsubscribe import unsubscribe_routes
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse, PlainTextResponse
     from starlette.routing import Route
@@ -340,6 +341,7 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
         Route("/favicon.ico", favicon),
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/teams/messages", teams_endpoint(settings, service), methods=["POST"]),
+        *unsubscribe_routes(settings, config, store.url),
         Route("/", archive.home),
         Route("/trackers/{week}/{area}/{obsession}.png", archive.curve),
         Route("/trackers/{week}/{area}", archive.tracker),

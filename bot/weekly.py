@@ -322,12 +322,14 @@ def run_weekly(ctx, *, week: date | None = None, subscription: str | None = None
     run = Run(ctx, week, out, err)
 
     if dry_run:
-        return _dry_run(run, plan, result, figures, override_hold)
+        return _dry_run(run, _drop_unsubscribed(plan, _unsubscribed_read_only(ctx), out), result, figures,
+                        override_hold)
 
     from .ledger import Ledger
 
     ledger = Ledger.open(ctx.settings.database_url)
     try:
+        plan = _drop_unsubscribed(plan, ledger.unsubscribed(), err)
         if not result.passed:
             if override_hold is None:
                 _notify_owners(run, ledger, result, err)
@@ -489,6 +491,34 @@ def _dry_run(run: Run, plan: list[Target], result, figures, override_hold) -> in
         if not (t.emails or t.slack or t.teams):
             _log(out, "  no recipients")
     return 0
+
+
+def _drop_unsubscribed(plan: list[Target], unsubscribed: set, out) -> list[Target]:
+    """The plan less the email addresses that unsubscribed from each subscription (said in the log)."""
+    from dataclasses import replace
+
+    from .unsubscribe import without_unsubscribed
+
+    kept = []
+    for t in plan:
+        emails = without_unsubscribed(t.emails, t.subscription.name, unsubscribed)
+        if len(emails) != len(t.emails):
+            _log(out, f"{t.subscription.name}: {len(t.emails) - len(emails)} address(es) unsubscribed, not sent to")
+        kept.append(replace(t, emails=emails))
+    return kept
+
+
+def _unsubscribed_read_only(ctx) -> set:
+    """(subscription, address) pairs that unsubscribed, read without creating anything."""
+    from sqlalchemy import inspect, select
+
+    from .ledger import unsubscribes_table as u
+
+    engine = ctx.store.engine
+    if "unsubscribes" not in inspect(engine).get_table_names():
+        return set()
+    with engine.connect() as conn:
+        return {(s, a) for s, a in conn.execute(select(u.c.subscription, u.c.address))}
 
 
 def _sent_keys(ctx, week) -> set:

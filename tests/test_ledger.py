@@ -27,9 +27,10 @@ def keys(n, sub="city"):
     return [Key(sub, "email", f"person{i}@example.gov.uk") for i in range(n)]
 
 
-def test_store_create_makes_the_ledger_tables(store):
-    names = set(inspect(store.engine).get_table_names())
-    assert {"deliveries", "hold_overrides"} <= names
+def test_opening_the_ledger_makes_its_tables(store):
+    assert not {"deliveries", "hold_overrides", "unsubscribes"} & set(inspect(store.engine).get_table_names())
+    Ledger.open(store.url).close()
+    assert {"deliveries", "hold_overrides", "unsubscribes"} <= set(inspect(store.engine).get_table_names())
 
 
 def test_ensure_adds_each_key_once(ledger):

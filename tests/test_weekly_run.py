@@ -196,9 +196,11 @@ def test_dry_run_sends_nothing_and_leaves_the_ledger_alone(env, capsys):
     assert "person0@example.gov.uk" in out and "5 recipient(s)" in out and "nothing is sent" in out
     assert env["box"].messages == []
     s = Store(env["DATABASE_URL"])
-    s.create()
-    with s.engine.connect() as c:
-        assert c.execute(select(func.count()).select_from(deliveries_table)).scalar_one() == 0
+    from sqlalchemy import inspect
+
+    if "deliveries" in inspect(s.engine).get_table_names():   # a dry run need not even create the ledger
+        with s.engine.connect() as c:
+            assert c.execute(select(func.count()).select_from(deliveries_table)).scalar_one() == 0
 
 
 def test_force_sends_again_with_new_message_ids(env, capsys):

@@ -105,8 +105,7 @@ class Store:
 
     def create(self) -> None:
         """Create the tables that do not exist yet."""
-        import bot.ledger  # noqa: F401  (registers the delivery ledger's tables on the shared metadata)
-        metadata.create_all(self.engine)
+        metadata.create_all(self.engine, tables=[figures_table, revisions_table])
 
     def figures_frame(self) -> pd.DataFrame:
         """Every figure, in the long format (week_commencing, obsession, area, value, numerator, denominator)."""

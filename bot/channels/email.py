@@ -136,12 +136,12 @@ def message_id(week: date, subscription: str, recipient: str, generation: int, d
 
 
 def unsubscribe_link(t: MailTemplate, recipient: str, signer=None) -> str | None:
-    """The one-click unsubscribe URL for one recipient (signed when a signing function is given)."""
-    if not t.unsubscribe_url:
+    """The signed one-click unsubscribe URL for one recipient; None without a public address or a
+    signing key, since an unsigned link would let anyone unsubscribe anyone."""
+    if not t.unsubscribe_url or signer is None:
         return None
     query = urlencode({"list": t.list_key, "address": recipient})
-    if signer is not None:
-        query += "&sig=" + quote(signer(f"/unsubscribe?{query}"), safe="")
+    query += "&sig=" + quote(signer(f"/unsubscribe?{query}"), safe="")
     return f"{t.unsubscribe_url}?{query}"
 
 
