@@ -79,3 +79,14 @@ def test_channel_not_found_names_the_channel(slack, figure2_tracker):
     with pytest.raises(ChannelError) as e:
         channel(slack).send(post(figure2_tracker, "C0TYPO"))
     assert "C0TYPO was not found" in e.value.message
+
+
+def test_file_title_is_plain_text_not_escaped(figure2_tracker):
+    from dataclasses import replace
+
+    from bot.channels.slack import build_payload
+
+    model = replace(figure2_tracker, area="Beeston & Holbeck", area_kind="cluster")
+    post = build_payload(model, b"\x89PNG", "C1")
+    assert "Beeston & Holbeck" in post.title and "&amp;" not in post.title
+    assert "&amp;" in post.message["text"]          # the mrkdwn message itself stays escaped

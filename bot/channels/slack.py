@@ -26,6 +26,7 @@ class SlackPost:
 
 def build_payload(model, png: bytes, channel: str, filename: str = "tracker.png") -> SlackPost:
     """One channel's post (pure): the Block Kit message from renderers.slack and the image beside it."""
+    from renderers.email import subject
     from renderers.formatting import alt_text, breakdown_alt_text
     from renderers.slack import render_slack
     from tracker.model import Breakdown
@@ -33,7 +34,8 @@ def build_payload(model, png: bytes, channel: str, filename: str = "tracker.png"
     msg = render_slack(model)
     alt = breakdown_alt_text(model) if isinstance(model, Breakdown) else alt_text(model)
     return SlackPost(channel=channel, message={"channel": channel, **msg}, png=png, filename=filename,
-                     title=msg["text"][:250], alt_text=alt[:1000])
+                     # a file title is plain text: the message's mrkdwn-escaped text would show "&amp;"
+                     title=subject(model)[:250], alt_text=alt[:1000])
 
 
 # What Slack's error codes mean for the person reading the summary.
