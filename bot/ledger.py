@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import (Column, Date, DateTime, Integer, String, Table, UniqueConstraint, and_, or_,
-                        select, update)
+from sqlalchemy import (Column, Date, DateTime, Integer, String, Table, UniqueConstraint, and_, bindparam,
+                        or_, select, update)
 
 from tracker.store import metadata
 
@@ -174,12 +174,16 @@ class Ledger:
 
     def close(self) -> None:
         """Release the ledger's connections."""
+        if self._marker is not None:
+            self._marker[0].close()
+            self._marker = None
         self.engine.dispose()
 
     def __init__(self, engine, claimer: str | None = None):
         self.engine = engine
         self.me = claimer or new_claimer()
         self.t = deliveries_table
+        self._marker = None     # (connection, statement) for mark_sent, made on first use
 
     def ensure(self, week: date, keys: list[Key]) -> None:
         """Add a pending row for every key that has none (concurrent runs may add the same ones)."""
@@ -253,10 +257,17 @@ class Ledger:
 
     def mark_sent(self, row_id: int) -> bool:
         """Record that the channel accepted the row's message (only while this run holds the claim)."""
-        t = self.t
-        with self.engine.begin() as conn:
-            res = conn.execute(update(t).where(t.c.id == row_id, t.c.claimed_by == self.me, t.c.status == SENDING)
-                               .values(status=SENT, sent_at=_now(), last_error=None))
+        # Called once per message of a fan-out of thousands: one statement built once, one connection
+        # kept, one small commit each (building the UPDATE anew cost more than sending some messages).
+        if self._marker is None:
+            t = self.t
+            self._marker = (self.engine.connect(),
+                            update(t).where(t.c.id == bindparam("rid"), t.c.claimed_by == bindparam("me"),
+                                            t.c.status == SENDING)
+                            .values(status=SENT, sent_at=bindparam("at"), last_error=None))
+        conn, stmt = self._marker
+        res = conn.execute(stmt, {"rid": row_id, "me": self.me, "at": _now()})
+        conn.commit()
         return res.rowcount == 1
 
     def mark_failed(self, row_id: int, error: str) -> None:
