@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import (Column, Date, DateTime, Integer, String, Table, UniqueConstraint, and_, bindparam,
                         or_, select, update)
 
-from tracker.store import metadata
+from tracker.store import create_tables, metadata
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 LEASE = timedelta(minutes=15)     # a claim older than this, by a run elsewhere, is presumed dead
@@ -169,7 +169,7 @@ class Ledger:
     def open(cls, url: str, claimer: str | None = None) -> "Ledger":
         """A ledger on the database at `url`, with its tables created."""
         engine = ledger_engine(url)
-        metadata.create_all(engine, tables=[deliveries_table, overrides_table, unsubscribes_table])
+        create_tables(engine, [deliveries_table, overrides_table, unsubscribes_table])
         return cls(engine, claimer)
 
     def close(self) -> None:

@@ -56,3 +56,15 @@ def test_demo_round_trip(store, demo_config):
     store.save_figures(frame, "demo")
     t = build_tracker(store.figure_table(), demo_config, date(2015, 7, 20))
     assert t.row("cla").latest == 1247 and round(t.row("absence_primary").latest, 1) == 4.4
+
+
+def test_creating_tables_from_several_processes_at_once_is_safe(database_url):
+    """Two processes starting together both create the tables; neither may fail."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from tracker.store import Store; from bot.ledger import Ledger; "
+            "Store(sys.argv[1]).create(); Ledger.open(sys.argv[1]).close()")
+    procs = [subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE) for _ in range(4)]
+    errs = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errs

@@ -46,6 +46,26 @@ revisions_table = Table(
 )
 
 
+def create_tables(engine: Engine, tables: list[Table]) -> None:
+    """Create the tables that do not exist yet, safe when two processes start at the same moment.
+
+    Two concurrent CREATE TABLEs race (PostgreSQL: one fails on its catalogue's unique index;
+    SQLite: "table ... already exists"); the loser finds the winner's tables on a second look.
+    """
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    for attempt in range(3):
+        try:
+            metadata.create_all(engine, tables=tables)
+            return
+        except (IntegrityError, OperationalError, ProgrammingError):
+            if attempt == 2:
+                raise
+            import time
+
+            time.sleep(0.2 * (attempt + 1))
+
+
 def engine_for(url: str) -> Engine:
     """An engine for a SQLAlchemy URL; plain postgresql:// uses psycopg 3, SQLite gets its folder made."""
     try:
@@ -105,7 +125,7 @@ class Store:
 
     def create(self) -> None:
         """Create the tables that do not exist yet."""
-        metadata.create_all(self.engine, tables=[figures_table, revisions_table])
+        create_tables(self.engine, [figures_table, revisions_table])
 
     def figures_frame(self) -> pd.DataFrame:
         """Every figure, in the long format (week_commencing, obsession, area, value, numerator, denominator)."""
