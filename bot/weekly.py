@@ -83,11 +83,8 @@ def pull_sources(ctx, out) -> None:
     """Run the configured data sources (data_sources.pull), when there are any."""
     if not ctx.config.sources:
         return
-    try:
-        from data_sources.pull import pull_all
-    except ImportError:
-        _log(out, "pull: this version has no data-source puller; using the figures already stored")
-        return
+    from data_sources.pull import pull_all
+
     for result in pull_all(ctx):
         _log(out, f"pull: {result.describe()}")
 
@@ -436,18 +433,14 @@ def _image_url_for(settings, week):
     """area -> the archive's (signed) image URL, when PUBLIC_BASE_URL is set."""
     if not settings.public_base_url:
         return lambda area: None
-    try:
-        from bot.urls import public_url, tracker_path
-    except ImportError:
-        return lambda area: None
+    from bot.urls import public_url, tracker_path
+
     return lambda area: public_url(settings, tracker_path(week, area, ".png"), sign=True)
 
 
 def _signer(settings):
-    try:
-        from bot.urls import signature, signing_key
-    except ImportError:
-        return None
+    from bot.urls import signature, signing_key
+
     key = signing_key(settings)
     return (lambda path: signature(key, path)) if key else None
 

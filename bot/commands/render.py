@@ -4,12 +4,10 @@ Each format is a pure renderer (see renderers/); this command only builds the mo
 """
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
 from tracker.errors import InputError
-
 
 
 def _model(args, ctx):
@@ -28,14 +26,6 @@ def _model(args, ctx):
     return build_tracker(figures, ctx.config, args.week, args.area)
 
 
-def _renderer(dotted: str):
-    module, name = dotted.split(":")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        raise InputError(f"this format's renderer ({dotted}) is not installed in this version") from None
-
-
 def render(args, ctx, image_name: str = "tracker.png") -> dict[str, str | bytes]:
     """The files the command writes: {suffix: content}; the first is the main output."""
     import json
@@ -52,22 +42,32 @@ def render(args, ctx, image_name: str = "tracker.png") -> dict[str, str | bytes]
         from renderers.json_tracker import render_json
 
         return {".json": render_json(model)}
-    if fmt in ("png", "curve"):
-        fn = _renderer("renderers.curve:render_curve" if fmt == "curve" else "renderers.png:render_png")
-        return {".png": fn(model)}
-    base = ctx.settings.public_base_url
+    if fmt == "curve":
+        from renderers.curve import render_curve
+
+        return {".png": render_curve(model)}
     if fmt == "slack":
-        return {".json": json.dumps(_renderer("renderers.slack:render_slack")(model, image_url=None), indent=2) + "\n"}
+        from renderers.slack import render_slack
+
+        return {".json": json.dumps(render_slack(model, image_url=None), indent=2) + "\n"}
     if fmt == "teams":
-        return {".json": json.dumps(_renderer("renderers.teams:render_teams")(model, image_url=None), indent=2) + "\n"}
-    png = _renderer("renderers.png:render_png")(model)
+        from renderers.teams import render_teams
+
+        return {".json": json.dumps(render_teams(model, image_url=None), indent=2) + "\n"}
+    from renderers.png import render_png
+
+    png = render_png(model)
+    if fmt == "png":
+        return {".png": png}
     if fmt == "html":
-        html = _renderer("renderers.email:render_html")(model, image_src=image_name, view_url=None)
-        return {".html": html, ".png": png}
+        from renderers.email import render_html
+
+        return {".html": render_html(model, image_src=image_name, view_url=None), ".png": png}
     if fmt == "eml":
-        build = _renderer("renderers.email:build_message")
-        msg = build(model, png, sender=ctx.settings.mail_from, to=None, public_base_url=base,
-                    from_name=ctx.config.sender)
+        from renderers.email import build_message
+
+        msg = build_message(model, png, sender=ctx.settings.mail_from, to=None,
+                            public_base_url=ctx.settings.public_base_url, from_name=ctx.config.sender)
         return {".eml": msg.as_bytes()}
     raise InputError(f"unknown format {fmt}")
 
