@@ -100,11 +100,7 @@ def draw_tracker(tracker: Tracker) -> Figure:
     for line in footer:
         fx.write(ax, M, y, line, SMALL_PT, colour=fx.MUTED)
         y += 33
-    if small_print:
-        y += 10
-        for line in small_print:
-            fx.write(ax, M, y, line, SMALL_PT - 0.4, colour=fx.MUTED, italic=True)
-            y += 30
+    _small_print(ax, y + 10, small_print)
     return fig
 
 
@@ -383,11 +379,7 @@ def draw_breakdown(b: Breakdown) -> Figure:
     for line in note_lines:
         fx.write_runs(ax, M, y, line, SMALL_PT, colour=fx.MUTED)
         y += 33
-    if small_print:
-        y += 12
-        for line in small_print:
-            fx.write(ax, M, y, line, SMALL_PT - 0.4, colour=fx.MUTED, italic=True)
-            y += 30
+    _small_print(ax, y + 12, small_print)
     return fig
 
 
@@ -444,3 +436,10 @@ def _breakdown_change(ax, right: float, y: float, o, change, withheld: bool, ver
     fx.write(ax, right, y, text, B_PT, bold=True, colour=colour, ha="right")
     fx.write(ax, right - fx.text_width(text, B_PT, True) - 14, y, arrow(change, o), B_PT - 2.5,
              colour=colour, ha="right")
+
+
+def _small_print(ax, y: float, lines: list[str]) -> None:
+    """The illustrative notice and the sender, in small italics at the foot of an image."""
+    for line in lines:
+        fx.write(ax, M, y, line, SMALL_PT - 0.4, colour=fx.MUTED, italic=True)
+        y += 30
