@@ -15,9 +15,7 @@ from collections import defaultdict, deque
 
 from tracker.settings import Settings
 
-from bot import urls
-from bot.chat.answer import Answer, to_slack
-from bot.chat.service import ChatService
+from bot.chat.service import ChatService, Reply
 
 log = logging.getLogger("obsession.slack")
 
@@ -57,16 +55,8 @@ def api_url(settings: Settings) -> str:
     return base if base.endswith("/") else base + "/"
 
 
-def _alt(ans: Answer) -> str:
-    from renderers.formatting import alt_text, breakdown_alt_text
-
-    if ans.kind == "breakdown":
-        return breakdown_alt_text(ans.model)
-    return alt_text(ans.model)
-
-
-def _file_name(ans: Answer) -> str:
-    return ans.image_path().strip("/").replace("/", "-")
+def _file_name(reply: Reply) -> str:
+    return reply.image_path.strip("/").replace("/", "-")
 
 
 def build_slack_app(settings: Settings, service: ChatService, *, socket_mode: bool = False,
@@ -118,37 +108,29 @@ def build_slack_app(settings: Settings, service: ChatService, *, socket_mode: bo
             return
         await ack()
         try:
-            def message(ans):
-                # Built in the answer thread: Block Kit building is CPU work the event loop should not do.
-                image_url = None
-                if ans.has_image:
-                    image_url = urls.public_url(settings, ans.image_path(), sign=True)
-                return image_url, to_slack(ans, image_url=image_url)
-
-            ans, (image_url, msg) = await service.ask(command.get("text") or "", then=message)
-            upload = bool(ans.has_image and not image_url and ans.public and bot_token)
-            if image_url:
-                service.warm(ans)            # drawn by the time Slack fetches it
-            await respond(**msg, replace_original=False)
-            log.info("answered %s in %.0f ms", ans.kind, 1000 * (time.perf_counter() - started))
+            # Answered and built in a worker process: this process only acknowledges and sends.
+            reply = await service.reply(command.get("text") or "", "slack", settings)
+            upload = bool(reply.has_image and not reply.image_url and reply.public and bot_token)
+            if reply.image_url:
+                service.warm(reply)          # drawn by the time Slack fetches it
+            await respond(**reply.message, replace_original=False)
+            log.info("answered %s in %.0f ms", reply.kind, 1000 * (time.perf_counter() - started))
         except Exception:
             log.exception("could not answer a slash command")
             await respond(response_type="ephemeral", text=FAILED, replace_original=False)
             return
         if upload:
-            await _upload(client, respond, service, ans, command.get("channel_id"))
+            await _upload(client, respond, service, reply, command.get("channel_id"))
 
     return app
 
 
-async def _upload(client, respond, service: ChatService, ans: Answer, channel: str | None) -> None:
+async def _upload(client, respond, service: ChatService, reply: Reply, channel: str | None) -> None:
     """Post the answer's picture into the channel as a file (public answers without a public archive)."""
     try:
-        png = await service.image(ans)
-        await client.files_upload_v2(channel=channel, file=png, filename=_file_name(ans),
-                                     title=ans.model.title if ans.kind != "obsession" else
-                                     f"{ans.curve.obsession.label}: {ans.curve.area}",
-                                     alt_txt=_alt(ans)[:1000])
+        png = await service.image(reply)
+        await client.files_upload_v2(channel=channel, file=png, filename=_file_name(reply),
+                                     title=reply.title, alt_txt=reply.alt[:1000])
     except Exception as e:
         from slack_sdk.errors import SlackApiError
 

@@ -20,8 +20,6 @@ import time
 from tracker.errors import ConfigError
 from tracker.settings import Settings
 
-from bot import urls
-from bot.chat.answer import to_teams
 from bot.chat.service import ChatService
 
 log = logging.getLogger("obsession.teams")
@@ -90,14 +88,11 @@ def teams_endpoint(settings: Settings, service: ChatService):
         except ValueError:
             return PlainTextResponse("not a message", status_code=400)
         try:
-            def card(ans):
-                path = ans.image_path()
-                image_url = urls.public_url(settings, path, sign=True) if path else None
-                return to_teams(ans, image_url=image_url), image_url
-
-            ans, (reply, image_url) = await service.ask(question(text), then=card)
-            if image_url:
-                service.warm(ans)
+            # Answered and the card built in a worker process: this process only checks and sends.
+            answered = await service.reply(question(text), "teams", settings)
+            if answered.image_url:
+                service.warm(answered)
+            reply = answered.message
         except Exception:
             log.exception("could not answer a Teams message")
             reply = {"type": "message", "text": "Sorry, that question could not be answered just now."}

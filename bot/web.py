@@ -123,14 +123,11 @@ class Archive:
     async def _png(self, key: str, kind: str, build, *args):
         from starlette.responses import Response
 
-        cache_key = (key, self.service.live.version)
-        if cache_key not in self.service._images:
-            model, problem = await self._build(build, *args)
-            if model is None:
-                return self._not_found(problem)
-        else:
-            model = None
-        png = await self.service.cached_png(cache_key, kind, model)
+        # The model is built and drawn in a worker, from the worker's own figures.
+        try:
+            png = await self.service.png((key, await self.service.version()), (kind, build, args))
+        except ObsessionError as e:
+            return self._not_found(str(e))
         headers = {**SECURITY_HEADERS, "Cache-Control": ("private" if self.closed else "public") + ", max-age=300"}
         return Response(png, media_type="image/png", headers=headers)
 
@@ -282,8 +279,12 @@ def _with_nav(page: str, nav: str) -> str:
 
 
 def create_app(settings: Settings, config: Config, store=None, *, render_workers: int | None = None,
-               check_every: float = 2.0, limiter=None, warm: bool = True):
-    """The ASGI app: /healthz, /slack/events, /teams/messages and the archive."""
+               check_every: float = 2.0, limiter=None, warm: bool = True, warm_images: bool | None = None):
+    """The ASGI app: /healthz, /slack/events, /teams/messages and the archive.
+
+    warm_images (default: when PUBLIC_BASE_URL is set and drawing is in worker processes) draws the
+    latest week's pictures in the background after start and after each reload.
+    """
     from bot.unsubscribe import unsubscribe_routes
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse, PlainTextResponse
@@ -297,8 +298,11 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
 
         store = Store(settings.database_url)
         store.create()
+    if warm_images is None:
+        warm_images = bool(warm and settings.public_base_url and render_workers != 0)
     service = ChatService(config, LiveFigures(store, check_every=check_every),
-                          pool=render_pool(render_workers) if render_workers is not None else None)
+                          pool=render_pool(render_workers) if render_workers is not None else None,
+                          warm_images=warm_images)
     archive = Archive(settings, config, service)
 
     slack_handler = None
@@ -318,7 +322,8 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
         version, figures = await service.in_thread(service.figures)
         latest = figures.latest_week()
         return JSONResponse({"ok": True, "figures_version": version,
-                             "latest_week": latest.isoformat() if latest else None})
+                             "latest_week": latest.isoformat() if latest else None,
+                             "warm_up": service.warmup.as_dict()})
 
     @asynccontextmanager
     async def lifespan(app):

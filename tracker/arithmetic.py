@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -156,8 +157,11 @@ def describe_gap(gap: float | None, obsession: Obsession) -> str:
 def _points(s: Series, obsession: Obsession, hidden: np.ndarray, lo: int, hi: int) -> tuple[Point, ...]:
     """Points lo..hi-1 of a series, withheld ones as None."""
     values = _values(s, obsession)[lo:hi].tolist()
-    return tuple(Point(w, None if h else v)
-                 for w, v, h in zip(s.weeks[lo:hi].tolist(), values, hidden[lo:hi].tolist()))
+    hid = hidden[lo:hi]
+    if hid.any():
+        values = [None if h else v for v, h in zip(values, hid.tolist())]
+    # map() over the two lists: the same Points, built with less per-point interpreter work.
+    return tuple(map(Point, s.weeks[lo:hi].tolist(), values))
 
 
 def _row(figures: FigureTable, config: Config, obsession: Obsession, area: str, week: date,
@@ -221,11 +225,17 @@ def _row(figures: FigureTable, config: Config, obsession: Obsession, area: str, 
 
 
 def build_tracker(figures: FigureTable, config: Config, week: date | None = None,
-                  area: str | None = None) -> Tracker:
-    """The tracker for one week (default: the latest) and one area (default: the city)."""
+                  area: str | None = None, obsessions=None) -> Tracker:
+    """The tracker for one week (default: the latest) and one area (default: the city).
+
+    `obsessions` (keys or aliases) keeps only those rows, in the configuration's order, and builds
+    no others: a chat answer about one obsession need not work out all four.
+    """
     area = config.canonical_area(area) if area else config.city
     week = resolve_week(figures, week)
-    rows = tuple(_row(figures, config, o, area, week) for o in config.obsessions)
+    wanted = None if obsessions is None else {config.obsession(k).key for k in obsessions}
+    rows = tuple(_row(figures, config, o, area, week) for o in config.obsessions
+                 if wanted is None or o.key in wanted)
     return Tracker(week=week, area=area, area_kind=config.area_kind(area), city=config.city,
                    baseline_label=config.baseline_label, rows=rows, sender=config.sender,
                    illustrative=config.illustrative, suppress_below=config.suppress_below)
@@ -285,8 +295,14 @@ def build_curve(figures: FigureTable, config: Config, obsession_key: str, area: 
     obsession = config.obsession(obsession_key)
     area = config.canonical_area(area) if area else config.city
     week = resolve_week(figures, week)
-    row = _row(figures, config, obsession, area, week)
+    # The row without its series (the chart draws its own history), and the forecast as _row makes
+    # it: fitted up to the latest figure, its gap withheld with the latest figure.
+    row = _row(figures, config, obsession, area, week, with_series=False)
     s = figures.series(obsession.key, area)
+    if row.latest_week is not None:
+        actual = _value(s, s.index_at_or_before(week), obsession)
+        row = replace(row, forecast=forecast(s, obsession, row.latest_week, actual,
+                                             gap_withheld=LATEST in row.withheld))
     hidden = _Withheld(figures, config, obsession, area).series_mask(s)
     start = row.forecast.fitted_from if row.forecast else obsession.baseline_week
     end = row.latest_week or week

@@ -7,7 +7,7 @@ through unchanged: a withheld figure is None in the model and "c" in every answe
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from tracker.config import Config
@@ -83,10 +83,10 @@ def answer_query(query: Query, config: Config, figures: FigureTable) -> Answer:
         week = _week(query, figures)
         if query.clusters_breakdown:
             return Answer(BREAKDOWN, query, model=build_breakdown(figures, config, query.obsession, week))
-        tracker = build_tracker(figures, config, week, query.cluster)
         if query.obsession is None:
-            return Answer(TRACKER, query, model=tracker)
-        one = replace(tracker, rows=(tracker.row(query.obsession),))
+            return Answer(TRACKER, query, model=build_tracker(figures, config, week, query.cluster))
+        # Only the asked obsession's row is built: a quarter of the work of the whole tracker.
+        one = build_tracker(figures, config, week, query.cluster, obsessions=(query.obsession,))
         curve = build_curve(figures, config, query.obsession, query.cluster, week)
         return Answer(OBSESSION, query, model=one, curve=curve)
     except ParseError as e:
@@ -103,6 +103,45 @@ def answer(text: str, config: Config, figures: FigureTable) -> Answer:
     except ParseError as e:
         return Answer(ERROR, None, message=e.reason, example=e.example)
     return answer_query(query, config, figures)
+
+
+def image_spec(ans: Answer) -> tuple | None:
+    """The answer's picture as (kind "png" | "curve", core builder, its arguments after figures and config).
+
+    Small enough to send to a drawing process, which builds the model from its own figures
+    (`image_model`) rather than receive it.
+    """
+    from tracker.arithmetic import build_breakdown, build_curve, build_tracker
+
+    if ans.kind == TRACKER:
+        return ("png", build_tracker, (ans.model.week, ans.model.area))
+    if ans.kind == OBSESSION:
+        return ("curve", build_curve, (ans.curve.obsession.key, ans.curve.area, ans.curve.week))
+    if ans.kind == BREAKDOWN:
+        return ("png", build_breakdown, (ans.model.obsession.key, ans.model.week))
+    return None
+
+
+def image_model(spec: tuple, config: Config, figures: FigureTable):
+    """The model an image spec draws, built by the core from the figures."""
+    _, build, args = spec
+    return build(figures, config, *args)
+
+
+def image_title(ans: Answer) -> str:
+    """The title of the answer's picture."""
+    if ans.kind == OBSESSION:
+        return f"{ans.curve.obsession.label}: {ans.curve.area}"
+    return ans.model.title
+
+
+def image_alt(ans: Answer) -> str:
+    """The alt text of the answer's picture (the model's sentence, as every image of it carries)."""
+    from renderers.formatting import alt_text, breakdown_alt_text
+
+    if ans.kind == BREAKDOWN:
+        return breakdown_alt_text(ans.model)
+    return alt_text(ans.model)
 
 
 def render_image(ans: Answer) -> bytes | None:
