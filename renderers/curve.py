@@ -102,8 +102,16 @@ def draw_curve(curve: Curve) -> Figure:
     return fig
 
 
+def _days(points) -> np.ndarray:
+    """The points' weeks as matplotlib date numbers, converted in one call (the same numbers as one
+    date2num per point, which was half the drawing time of a chart with ten years of weeks)."""
+    if not points:
+        return np.array([])
+    return date2num(np.array([p.week for p in points], dtype="datetime64[D]"))
+
+
 def _series(curve: Curve):
-    xs = np.array([date2num(p.week) for p in curve.history])
+    xs = _days(curve.history)
     ys = np.array([np.nan if p.value is None else p.value for p in curve.history], dtype=float)
     return xs, ys
 
@@ -114,7 +122,7 @@ def _chart(chart, curve: Curve) -> None:
     f = curve.forecast
     plan = date2num(curve.baseline_week)
     if f is not None and f.line:
-        fx_ = np.array([date2num(p.week) for p in f.line])
+        fx_ = _days(f.line)
         fy = np.array([np.nan if p.value is None else p.value for p in f.line], dtype=float)
         chart.plot(fx_, fy, color=TREND, lw=1.3, ls=(0, (4, 2.5)), zorder=3)
         # Shade the gap after the plan's start, where the actual figure is shown.
@@ -146,9 +154,10 @@ def _chart(chart, curve: Curve) -> None:
     for side in ("left", "bottom"):
         chart.spines[side].set_color(fx.MUTED)
         chart.spines[side].set_linewidth(0.6)
-    chart.tick_params(labelsize=6.2, colors=fx.MUTED, width=0.6, length=3, labelcolor=fx.INK)
-    for t in chart.get_xticklabels() + chart.get_yticklabels():
-        t.set_fontfamily(fx.FONT)
+    # labelfontfamily sets the house font on every tick label without working the ticks out before
+    # the drawing does (get_ticklabels() ran the date locator and formatter an extra time).
+    chart.tick_params(labelsize=6.2, colors=fx.MUTED, width=0.6, length=3, labelcolor=fx.INK,
+                      labelfontfamily=fx.FONT)
     chart.grid(axis="y", color=fx.RULE, lw=0.5)
     chart.set_axisbelow(True)
     if o.is_rate:
