@@ -68,14 +68,27 @@ class SocketApp:
 
 
 @pytest.fixture(scope="module")
-def running(seeded_db, tmp_path_factory):
-    """One `obsession socket` for the module's tests, answering only workspace T0GOOD."""
-    app = SocketApp(tmp_path_factory.mktemp("socket"), seeded_db, {"SLACK_ALLOWED_TEAM_IDS": f"{TEAM},T0ALSO"})
-    try:
-        app.connected()
-        yield app
-    finally:
+def _apps(seeded_db, tmp_path_factory):
+    """The module's `obsession socket` (answering workspaces T0GOOD and T0ALSO only), started again
+    when a test has stopped it."""
+    started: list[SocketApp] = []
+
+    def current() -> SocketApp:
+        if not started or started[-1].proc.poll() is not None:
+            started.append(SocketApp(tmp_path_factory.mktemp("socket"), seeded_db,
+                                     {"SLACK_ALLOWED_TEAM_IDS": f"{TEAM},T0ALSO"}))
+            started[-1].connected()
+        return started[-1]
+
+    yield current
+    for app in started:
         app.close()
+
+
+@pytest.fixture
+def running(_apps) -> SocketApp:
+    """`obsession socket`, connected to its stand-ins."""
+    return _apps()
 
 
 _n = [0]
@@ -226,29 +239,26 @@ def _gone(pid: int) -> bool:
     return state == "Z"
 
 
-def test_sigterm_closes_the_connection_and_exits_cleanly(seeded_db, tmp_path):
-    app = SocketApp(tmp_path, seeded_db, {})
-    try:
-        app.connected()
-        server = app.server
-        eid = command(server, "cla", "before-stop")          # answering works (no workspace list set)
-        server.wait_ack(eid)
-        server.wait_response("before-stop")
-        workers = _children(app.proc.pid)
-        conn = server.connections[-1]
-        app.proc.send_signal(signal.SIGTERM)
-        assert app.proc.wait(20) == 0, app.log
-        assert server.wait_closed(conn) == 1000              # a normal close from the app, not a dropped socket
-        server.wait(lambda: all(_gone(p) for p in workers), 20, "the drawing workers to exit", poll=0.1)
-        assert "Traceback" not in app.log, app.log
-    finally:
-        app.close()
+def test_sigterm_closes_the_connection_and_exits_cleanly(running):
+    # Stops the module's process; a test that runs after this one gets a new one.
+    app, server = running, running.server
+    eid = command(server, "cla", "before-stop")
+    server.wait_ack(eid)
+    server.wait_response("before-stop")
+    workers = _children(app.proc.pid)
+    conn = server.connections[-1]
+    app.proc.send_signal(signal.SIGTERM)
+    assert app.proc.wait(20) == 0, app.log
+    assert server.wait_closed(conn) == 1000               # a normal close from the app, not a dropped socket
+    server.wait(lambda: all(_gone(p) for p in workers), 20, "the drawing workers to exit", poll=0.1)
+    assert "Traceback" not in app.log, app.log
 
 
-def test_a_wrong_app_token_stops_with_a_clear_message(seeded_db, tmp_path):
+def test_a_wrong_app_token_stops_at_once_with_a_clear_message(seeded_db, tmp_path):
     app = SocketApp(tmp_path, seeded_db, {"SLACK_APP_TOKEN": "xapp-1-A0TEST-1-revoked"})   # Slack knows another
     try:
         assert app.proc.wait(60) == 2, app.log
+        assert "figures read" not in app.log                 # stopped before the slower start-up
         assert "SLACK_APP_TOKEN" in app.log and "invalid_auth" in app.log
         assert "revoked" not in app.log                      # the token itself is not printed
         assert "Traceback" not in app.log

@@ -4,9 +4,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 
 log = logging.getLogger("obsession.socket")
 
+FRESH_URL = 10.0     # seconds a connection URL is used for after it was handed out; older ones are asked for again
 # apps.connections.open errors that retrying cannot cure: the token is wrong.
 BAD_TOKEN = ("invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "account_inactive")
 
@@ -37,14 +39,18 @@ async def _serve(ctx) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     service = ChatService(ctx.config, LiveFigures(ctx.store))
-    await service.start()
     handler = None
     try:
         app = build_slack_app(ctx.settings, service, socket_mode=True)
         # apps.connections.open goes to SLACK_API_URL too (GovSlack, or a test server).
         handler = AsyncSocketModeHandler(app, ctx.settings.slack_app_token,
                                          web_client=AsyncWebClient(base_url=api_url(ctx.settings)))
+        # The token is checked before the slower start (figures, drawing workers): a wrong one stops at once.
+        opened = time.monotonic()
         await _first_url(handler, ctx.settings.slack_app_token)
+        await service.start()
+        if time.monotonic() - opened > FRESH_URL:
+            handler.client.wss_uri = None      # a slow start: the client asks for a fresh URL itself
         # connect() retries until it gets through; after that the client reconnects by itself
         # (disconnect messages, stale pings) and only needs stopping.
         connecting = asyncio.ensure_future(handler.connect_async())
