@@ -4,6 +4,7 @@ response_url. Everything goes to 127.0.0.1; waits are on events, with timeouts."
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -60,7 +61,11 @@ class SocketApp:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.kill()
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
         self.proc.wait(10)
         self._log.close()
         self.server.__exit__(None, None, None)
@@ -160,7 +165,7 @@ def test_neet_for_a_cluster_is_acknowledged_then_answered_to_the_asker_only(runn
     assert msg["blocks"][0]["text"]["text"].endswith("Seacroft Manston")
     got = fields(msg)
     assert got["Latest"] == seacroft["latest"]
-    assert seacroft["change"] in got["Since last week"]
+    assert re.search(rf"(?<![\d.,]){re.escape(seacroft['change'])}(?![\d.,])", got["Since last week"])
     assert seacroft["week"] in msg["text"]
     # Ephemeral and no public archive: no picture is uploaded anywhere.
     assert not [c for c in running.slack.completed if c["channel"] == "C0QUIET"]
