@@ -194,7 +194,19 @@ def render_pool(workers: int | None = None) -> Executor:
         workers = max(1, min(2, os.cpu_count() or 1))
     if workers == 0:
         return ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_lower_priority)
+
+
+WORKER_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Make a worker yield the CPU to the main process, whose acknowledgements must not wait behind drawing."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except (AttributeError, OSError):      # not on this platform, or not allowed: run at normal priority
+        pass
 
 
 class Jobs:
