@@ -340,7 +340,8 @@ class ChatService:
         if self._jobs is not None:
             self._jobs.stop()
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            # wait=True: without it the spawned workers outlive the process (seen on Python 3.11).
+            self.pool.shutdown(wait=True, cancel_futures=True)
         self._threads.shutdown(wait=False, cancel_futures=True)
 
     # -- blocking helpers run in threads
