@@ -148,11 +148,8 @@ def _draw(kind: str, model) -> bytes:
 
 def _warm(source=None, version: int = 0) -> bool:
     """Import the renderers and read the figures in a worker, so the first real job is not slowed by either."""
+    import renderers.curve  # noqa: F401
     import renderers.png  # noqa: F401
-    try:
-        import renderers.curve  # noqa: F401
-    except ImportError:
-        pass
     if source is not None and not isinstance(source, LiveFigures):
         _figures(source, version)
     return True
@@ -202,7 +199,14 @@ WORKER_NICENESS = 10
 
 
 def _lower_priority() -> None:
-    """Make a worker yield the CPU to the main process, whose acknowledgements must not wait behind drawing."""
+    """Make a worker yield the CPU to the main process, whose acknowledgements must not wait behind drawing.
+
+    Workers also ignore Ctrl-C: the main process stops them in order (a terminal's SIGINT reaches the
+    whole process group, and each worker would otherwise print its own KeyboardInterrupt traceback).
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         os.nice(WORKER_NICENESS)
     except (AttributeError, OSError):      # not on this platform, or not allowed: run at normal priority
