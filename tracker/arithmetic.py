@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -165,7 +164,7 @@ def _points(s: Series, obsession: Obsession, hidden: np.ndarray, lo: int, hi: in
 
 
 def _row(figures: FigureTable, config: Config, obsession: Obsession, area: str, week: date,
-         with_series: bool = True) -> TrackerRow:
+         with_series: bool = True, with_forecast: bool | None = None) -> TrackerRow:
     s = figures.series(obsession.key, area)
     held = _Withheld(figures, config, obsession, area)
     i = s.index_at_or_before(week) if len(s) else None
@@ -200,11 +199,11 @@ def _row(figures: FigureTable, config: Config, obsession: Obsession, area: str, 
         pct = 100.0 * change_base / baseline
 
     series: tuple[Point, ...] = ()
-    fc = None
     if with_series:
         start = b if b is not None else i
-        hidden = held.series_mask(s)
-        series = _points(s, obsession, hidden, start, i + 1)
+        series = _points(s, obsession, held.series_mask(s), start, i + 1)
+    fc = None
+    if with_series if with_forecast is None else with_forecast:
         fc = forecast(s, obsession, latest_week, latest, gap_withheld=LATEST in withheld)
 
     def keep(name, v):
@@ -295,14 +294,9 @@ def build_curve(figures: FigureTable, config: Config, obsession_key: str, area: 
     obsession = config.obsession(obsession_key)
     area = config.canonical_area(area) if area else config.city
     week = resolve_week(figures, week)
-    # The row without its series (the chart draws its own history), and the forecast as _row makes
-    # it: fitted up to the latest figure, its gap withheld with the latest figure.
-    row = _row(figures, config, obsession, area, week, with_series=False)
+    # The row with its forecast but not its series: the chart draws its own, longer history.
+    row = _row(figures, config, obsession, area, week, with_series=False, with_forecast=True)
     s = figures.series(obsession.key, area)
-    if row.latest_week is not None:
-        actual = _value(s, s.index_at_or_before(week), obsession)
-        row = replace(row, forecast=forecast(s, obsession, row.latest_week, actual,
-                                             gap_withheld=LATEST in row.withheld))
     hidden = _Withheld(figures, config, obsession, area).series_mask(s)
     start = row.forecast.fitted_from if row.forecast else obsession.baseline_week
     end = row.latest_week or week
