@@ -48,12 +48,13 @@ def load_files(paths, config: Config, fmt: str = "long", la: str | None = None, 
     for p in paths:
         parts.append(read_dfe(p, config, la=la, today=today) if fmt == "dfe-attendance"
                      else read_long(p, config, sheet=sheet, today=today))
-    frame, problems, notes = merge_checked(parts)
+    kind = "import" if fmt == "long" else fmt
+    frame, problems, notes = merge_checked(parts, [source_label(kind, [p]) for p in paths])
     if problems:
         raise ValidationFailed(problems, ", ".join(str(p) for p in paths))
     if frame.empty:
         raise InputError(f"{', '.join(map(str, paths))}: no figures for this configuration were found; nothing was written")
-    return Loaded(frame, source_label("import" if fmt == "long" else fmt, paths), notes)
+    return Loaded(frame, source_label(kind, paths), notes)
 
 
 def import_files(store, paths, config: Config, fmt: str = "long", la: str | None = None,

@@ -293,10 +293,11 @@ def check_long(table: RawTable, config: Config, today: date | None = None,
     return checked
 
 
-def merge_checked(parts: list[Checked]) -> tuple[pd.DataFrame, list[str], list[str]]:
+def merge_checked(parts: list[Checked], sources: list[str] | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Join checked inputs; a figure given twice with different values is a problem (naming both places).
 
-    Returns (frame in the long format, problems, notes). Exact repeats are kept once.
+    Returns (frame in the long format, problems, notes). Exact repeats are kept once. With `sources`
+    (one per part), the frame has a `source` column saying which input each figure came from.
     """
     problems = []
     notes = []
@@ -306,6 +307,8 @@ def merge_checked(parts: list[Checked]) -> tuple[pd.DataFrame, list[str], list[s
         notes += c.notes
         fr = c.frame.copy()
         fr["_part"] = k
+        if sources is not None:
+            fr["source"] = sources[k]
         frames.append(fr)
     if not frames:
         return pd.DataFrame(columns=COLUMNS), problems, notes
@@ -337,5 +340,5 @@ def merge_checked(parts: list[Checked]) -> tuple[pd.DataFrame, list[str], list[s
         if repeats:
             notes.append(f"{repeats} figure(s) given twice with the same value were loaded once")
         allf = allf.drop_duplicates(key, keep="first")
-    return allf[COLUMNS].reset_index(drop=True), problems, notes
+    return allf[COLUMNS + (["source"] if sources is not None else [])].reset_index(drop=True), problems, notes
 

@@ -75,6 +75,28 @@ def test_a_revised_figure_replaces_the_old_and_is_kept(tmp_path, store, small_co
     assert str(first.resolve()) in rev["old_source"] and str(second.resolve()) in rev["new_source"]
 
 
+def test_each_figure_of_a_multi_file_run_names_its_own_file(tmp_path, store, small_config):
+    from sqlalchemy import select
+
+    from tracker.store import figures_table
+
+    first = tmp_path / "first.csv"
+    first.write_text(_csv(ROWS))
+    import_files(store, [first], small_config, today=TODAY)
+    # One run of two files: a.csv revises North's 2020-01-06 figure; b.csv adds a week.
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(_csv([("2020-01-06", "cla", "North", "41", "", "")]))
+    b.write_text(_csv([("2020-01-20", "cla", "Testville", "97", "", "")]))
+    summary, _ = import_files(store, [a, b], small_config, today=TODAY)
+    assert (summary.new, summary.revised) == (1, 1)
+    (rev,) = store.revisions()
+    assert str(a.resolve()) in rev["new_source"] and str(b.resolve()) not in rev["new_source"]
+    with store.engine.connect() as conn:
+        src = dict(conn.execute(select(figures_table.c.week_commencing, figures_table.c.source)
+                                .where(figures_table.c.week_commencing >= date(2020, 1, 20))).all())
+    assert str(b.resolve()) in src[date(2020, 1, 20)] and str(a.resolve()) not in src[date(2020, 1, 20)]
+
+
 def test_bom_and_windows_1252_are_read_not_garbled(tmp_path, store):
     config = parse_config("""
 [tracker]

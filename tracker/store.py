@@ -169,7 +169,8 @@ class Store:
         """Insert new figures and replace revised ones in one transaction, keeping each revision.
 
         `frame` has the long-format columns and has been validated; a figure equal to the stored
-        one (value, numerator and denominator) is left alone, so re-importing changes nothing.
+        one (value, numerator and denominator) is left alone, so re-importing changes nothing. A
+        `source` column, when the frame has one, names each figure's own file (several files in one run).
         """
         now = now or datetime.now(timezone.utc)
         summary = LoadSummary()
@@ -178,10 +179,11 @@ class Store:
         frame = frame.copy()
         frame["week_commencing"] = pd.to_datetime(frame["week_commencing"]).dt.date
         incoming = {}
-        for w, o, a, v, n, d in frame[COLUMNS].itertuples(index=False, name=None):
+        sources = frame["source"] if "source" in frame.columns else [source] * len(frame)
+        for (w, o, a, v, n, d), src in zip(frame[COLUMNS].itertuples(index=False, name=None), sources):
             if _clean(v) is None:   # PostgreSQL would store NaN; SQLite NULL: neither is a figure
                 raise ValueError(f"no value for {o}, {a}, week {w}: validate figures before saving")
-            incoming[(w, o, a)] = (float(v), _clean(n), _clean(d))
+            incoming[(w, o, a)] = (float(v), _clean(n), _clean(d), src or source)
         weeks = sorted({k[0] for k in incoming})
         t = figures_table
         with self.engine.begin() as conn:
@@ -193,10 +195,10 @@ class Store:
             for w, o, a, v, n, d, s in conn.execute(q):
                 existing[(w, o, a)] = (v, n, d, s)
             new_rows, revised_rows, revision_log = [], [], []
-            for key, (v, n, d) in incoming.items():
+            for key, (v, n, d, src) in incoming.items():
                 old = existing.get(key)
                 row = {"week_commencing": key[0], "obsession": key[1], "area": key[2], "value": v,
-                       "numerator": n, "denominator": d, "source": source, "loaded_at": now}
+                       "numerator": n, "denominator": d, "source": src, "loaded_at": now}
                 if old is None:
                     new_rows.append(row)
                 elif _same(old[0], v) and _same(old[1], n) and _same(old[2], d):
@@ -205,7 +207,7 @@ class Store:
                     revised_rows.append(row)
                     revision_log.append({"week_commencing": key[0], "obsession": key[1], "area": key[2],
                                          "old_value": old[0], "new_value": v, "old_source": old[3],
-                                         "new_source": source, "revised_at": now})
+                                         "new_source": src, "revised_at": now})
             if new_rows:
                 conn.execute(t.insert(), new_rows)
             if revised_rows:
