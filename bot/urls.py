@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import date
 
 from renderers.paths import breakdown_path, curve_path, model_path, slug, tracker_path  # noqa: F401
 from tracker.settings import Settings

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from tracker.errors import ConfigError, HeldByQualityGate, unknown
+from tracker.errors import ConfigError, HeldByQualityGate
 
 from .channels.base import ChannelError, Delivery
 from .ledger import SENT, Key
+from .recipients import Target, drop_unsubscribed, select_subscriptions, targets, unsubscribed_read_only
 
 HOLD = "quality-hold"        # the ledger's subscription name for the owners' notice of a held week
 CLAIM_CHUNK = 200
@@ -26,16 +27,6 @@ CLAIM_CHUNK = 200
 def gate_as_of(week: date, requested: date | None) -> date:
     """The date staleness is judged on: today for the latest week, else the Monday after the week asked for."""
     return date.today() if requested is None else week + timedelta(days=7)
-
-
-@dataclass
-class Target:
-    """One subscription's recipients, by channel."""
-
-    subscription: object
-    emails: list[str]
-    slack: list[str]
-    teams: list[str]
 
 
 @dataclass
@@ -87,35 +78,6 @@ def pull_sources(ctx, out) -> None:
 
     for result in pull_all(ctx):
         _log(out, f"pull: {result.describe()}")
-
-
-def select_subscriptions(config, name: str | None) -> list:
-    """Every subscription, or the one named (case-insensitively; NotFound suggests the nearest)."""
-    if name is None:
-        return list(config.subscriptions)
-    for s in config.subscriptions:
-        if s.name.lower() == name.strip().lower():
-            return [s]
-    raise unknown("subscription", name, [s.name for s in config.subscriptions])
-
-
-def targets(config, subs) -> list[Target]:
-    """Every subscription's recipients, checked before anything is sent (ConfigError names the entry)."""
-    from .channels.email import check_address, read_email_file, recipients
-
-    base = Path(config.path).parent if Path(config.path).is_file() else Path.cwd()
-    out = []
-    for s in subs:
-        where = f"{config.path}: subscription {s.name!r}"
-        emails = [check_address(a, f"{where}: email") for a in s.email]
-        if s.email_file:
-            emails += read_email_file(s.email_file, base)
-        for url in s.teams_webhooks:
-            if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
-                raise ConfigError(f"{where}: teams_webhooks: each must be an https:// Workflows URL")
-        out.append(Target(s, recipients(emails), list(dict.fromkeys(s.slack_channels)),
-                          list(dict.fromkeys(s.teams_webhooks))))
-    return out
 
 
 class Run:
@@ -319,14 +281,14 @@ def run_weekly(ctx, *, week: date | None = None, subscription: str | None = None
     run = Run(ctx, week, out, err)
 
     if dry_run:
-        return _dry_run(run, _drop_unsubscribed(plan, _unsubscribed_read_only(ctx), out), result, figures,
+        return _dry_run(run, drop_unsubscribed(plan, unsubscribed_read_only(ctx), out), result, figures,
                         override_hold)
 
     from .ledger import Ledger
 
     ledger = Ledger.open(ctx.settings.database_url)
     try:
-        plan = _drop_unsubscribed(plan, ledger.unsubscribed(), err)
+        plan = drop_unsubscribed(plan, ledger.unsubscribed(), err)
         if not result.passed:
             if override_hold is None:
                 _notify_owners(run, ledger, result, err)
@@ -484,34 +446,6 @@ def _dry_run(run: Run, plan: list[Target], result, figures, override_hold) -> in
         if not (t.emails or t.slack or t.teams):
             _log(out, "  no recipients")
     return 0
-
-
-def _drop_unsubscribed(plan: list[Target], unsubscribed: set, out) -> list[Target]:
-    """The plan less the email addresses that unsubscribed from each subscription (said in the log)."""
-    from dataclasses import replace
-
-    from .unsubscribe import without_unsubscribed
-
-    kept = []
-    for t in plan:
-        emails = without_unsubscribed(t.emails, t.subscription.name, unsubscribed)
-        if len(emails) != len(t.emails):
-            _log(out, f"{t.subscription.name}: {len(t.emails) - len(emails)} address(es) unsubscribed, not sent to")
-        kept.append(replace(t, emails=emails))
-    return kept
-
-
-def _unsubscribed_read_only(ctx) -> set:
-    """(subscription, address) pairs that unsubscribed, read without creating anything."""
-    from sqlalchemy import inspect, select
-
-    from .ledger import unsubscribes_table as u
-
-    engine = ctx.store.engine
-    if "unsubscribes" not in inspect(engine).get_table_names():
-        return set()
-    with engine.connect() as conn:
-        return {(s, a) for s, a in conn.execute(select(u.c.subscription, u.c.address))}
 
 
 def _sent_keys(ctx, week) -> set:

@@ -12,7 +12,6 @@ import re
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from tracker.config import Config

@@ -69,7 +69,6 @@ def _caption(curve: Curve) -> str:
 def draw_curve(curve: Curve) -> Figure:
     """The chart's matplotlib Figure (tests read its Text artists)."""
     o = curve.obsession
-    label = curve.baseline_label
     caption = fx.wrap_runs([(_caption(curve), False)], 6.6, RIGHT - M)
     # The model names the area, not the city, so the notice here does not name whose data it is not.
     small = ["Illustrative demo figures (synthetic), not real data."] if curve.illustrative else []

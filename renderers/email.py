@@ -7,7 +7,6 @@ which understand it (Apple Mail, Outlook for Mac) apply.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage

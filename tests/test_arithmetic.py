@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracker.arithmetic import build_breakdown, build_tracker, describe_gap, forecast, verdict
+from tracker.arithmetic import build_breakdown, build_tracker, describe_gap, verdict
 from tracker.config import parse_config
 from tracker.errors import NotFound
 from tracker.figures import COLUMNS, FigureTable, combine

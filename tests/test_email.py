@@ -5,7 +5,6 @@ import dataclasses
 import email
 import io
 import re
-import shutil
 import subprocess
 from email import policy
 from html.parser import HTMLParser

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import time
 from datetime import date
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest

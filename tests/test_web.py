@@ -70,7 +70,7 @@ def test_figure2_page_has_the_published_figures(open_base):
     assert "script-src" not in r.headers["content-security-policy"]      # no scripts allowed at all
     assert r.headers["referrer-policy"] == "no-referrer"
     # Navigation to the week before and the other areas.
-    assert f'/trackers/2015-07-13/leeds"' in r.text and "/trackers/2015-07-20/seacroft-manston" in r.text
+    assert '/trackers/2015-07-13/leeds"' in r.text and "/trackers/2015-07-20/seacroft-manston" in r.text
 
 
 def test_cluster_page_and_withheld_figures(open_base):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import (Column, Date, DateTime, Float, Integer, MetaData, String, Table, create_engine,
-                        event, select, tuple_)
+                        event, select)
 from sqlalchemy.engine import Engine, make_url
 
 from .errors import ConfigError
@@ -71,7 +71,7 @@ def engine_for(url: str) -> Engine:
     try:
         u = make_url(url)
     except Exception:
-        raise ConfigError(f"setting DATABASE_URL is not a database URL (like sqlite:///data/obsessions.db)") from None
+        raise ConfigError("setting DATABASE_URL is not a database URL (like sqlite:///data/obsessions.db)") from None
     if u.drivername == "postgresql":
         u = u.set(drivername="postgresql+psycopg")
     if u.drivername.startswith("sqlite") and u.database and u.database != ":memory:":
