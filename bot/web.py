@@ -206,16 +206,7 @@ class Archive:
         if week.weekday():
             return self._redirect_monday(request, week)
         area = self.areas[name]
-        if is_png:
-            if not self.image_allowed(request):
-                return self.refuse()
-            return await self._png(request.url.path, "png", build_tracker, week, area)
-        if not self.authorised(request):
-            return self.refuse()
-        token_redirect = self._token_to_cookie(request)
-        if token_redirect is not None:
-            return token_redirect
-        return await self._page(request.url.path, build_tracker, urls.tracker_path(week, area, ".png"), week, area)
+        return await self._serve(request, is_png, build_tracker, urls.tracker_path(week, area, ".png"), week, area)
 
     async def curve(self, request):
         """/trackers/<week>/<area>/<obsession>.png: the turn-the-curve chart."""
@@ -244,16 +235,20 @@ class Archive:
             return self._not_found("No such breakdown: the address is /breakdowns/YYYY-MM-DD/obsession.")
         if week.weekday():
             return self._redirect_monday(request, week)
+        return await self._serve(request, is_png, build_breakdown, urls.breakdown_path(week, key, ".png"), key, week)
+
+    async def _serve(self, request, is_png: bool, build, image_path: str, *args):
+        """A model's image (open to signed URLs) or its page (behind the archive's log-in)."""
         if is_png:
             if not self.image_allowed(request):
                 return self.refuse()
-            return await self._png(request.url.path, "png", build_breakdown, key, week)
+            return await self._png(request.url.path, "png", build, *args)
         if not self.authorised(request):
             return self.refuse()
         token_redirect = self._token_to_cookie(request)
         if token_redirect is not None:
             return token_redirect
-        return await self._page(request.url.path, build_breakdown, urls.breakdown_path(week, key, ".png"), key, week)
+        return await self._page(request.url.path, build, image_path, *args)
 
     def _token_to_cookie(self, request):
         """A page opened with ?token= sets a cookie and reloads without the token in the address."""
