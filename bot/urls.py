@@ -19,11 +19,9 @@ _DERIVE = b"obsession-tracker archive image URLs v1"
 
 def signing_key(settings: Settings) -> bytes | None:
     """The key image URLs are signed with: URL_SIGNING_KEY, else derived from a secret setting; None when none is set."""
-    extra = settings.extra or {}
-    explicit = getattr(settings, "url_signing_key", None) or extra.get("URL_SIGNING_KEY")
-    if explicit:
-        return explicit.encode("utf-8")
-    for secret in (getattr(settings, "archive_token", None), getattr(settings, "archive_basic_auth", None),
+    if settings.url_signing_key:
+        return settings.url_signing_key.encode("utf-8")
+    for secret in (settings.archive_token, settings.archive_basic_auth,
                    settings.slack_signing_secret, settings.teams_outgoing_webhook_secret):
         if secret:
             # Derived, so the signing key never equals (and never reveals) the secret it comes from.

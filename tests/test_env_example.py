@@ -6,9 +6,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("tracker", "bot", "renderers", "data_sources")
-# env.get("X"), env["X"], os.environ.get("X"), os.environ["X"], os.getenv("X"), extra.get("X"), _flag(env, "X")
+# env.get("X"), env["X"], os.environ.get("X"), os.environ["X"], os.getenv("X"), extra.get("X"), _flag(env, "X"),
+# and the declarations tracker/settings.py reads them all from: Setting("X", ...)
 READS = [re.compile(r"""(?:\benviron|\bgetenv|\benv|\bextra)\s*(?:\.get\(|\[|\()\s*["']([A-Z][A-Z0-9_]{2,})["']"""),
-         re.compile(r"""\b_\w+\(\s*env\s*,\s*["']([A-Z][A-Z0-9_]{2,})["']""")]
+         re.compile(r"""\b_\w+\(\s*env\s*,\s*["']([A-Z][A-Z0-9_]{2,})["']"""),
+         re.compile(r"""\bSetting\(\s*(?:name\s*=\s*)?["']([A-Z][A-Z0-9_]{2,})["']""")]
 
 
 def settings_read() -> dict[str, str]:
@@ -51,3 +53,26 @@ def test_every_listed_setting_has_a_comment():
             # the nearest non-setting line above is a comment
             above = next((ln for ln in reversed(block) if not re.match(r"[A-Z][A-Z0-9_]{2,}=", ln)), "")
             assert above.startswith("#"), f".env.example line {i + 1} ({line}) has no comment above it"
+
+
+def test_env_example_is_generated_from_the_declarations():
+    from tracker.settings import env_example
+
+    committed = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert committed == env_example(), "regenerate it: obsession settings --env-example > .env.example"
+
+
+def test_every_declaration_is_in_env_example_with_its_help_above():
+    # checked field by field against the declarations, independently of env_example()
+    from tracker.settings import SETTINGS
+
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    for s in SETTINGS:
+        at = next((i for i, ln in enumerate(lines) if ln.startswith(f"{s.name}=")), None)
+        assert at is not None, f"{s.name} is declared but not in .env.example"
+        assert lines[at - 1] == f"# {s.help}"
+        value = lines[at].split("=", 1)[1]
+        if s.secret:
+            assert value == "", f"{s.name} is a secret: .env.example must not carry a value"
+    names = [ln.split("=", 1)[0] for ln in lines if re.match(r"[A-Z][A-Z0-9_]{2,}=", ln)]
+    assert sorted(names) == sorted(s.name for s in SETTINGS), "a setting in .env.example is not declared"
