@@ -6,7 +6,6 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from tracker.arithmetic import verdict
 from tracker.model import Curve
 
 from . import _figure as fx
@@ -129,7 +128,7 @@ def _chart(chart, curve: Curve) -> None:
         after = (xs >= plan) & ~np.isnan(ys) & ~np.isnan(trend_at)
         # A withheld gap is not drawn either: shading it would show what the words withhold.
         if f.gap is not None:
-            chart.fill_between(xs, ys, trend_at, where=after, color=COLOUR.get(verdict(f.gap, o), fx.MUTED),
+            chart.fill_between(xs, ys, trend_at, where=after, color=COLOUR.get(f.verdict, fx.MUTED),
                                alpha=0.16, linewidth=0, zorder=1)
     known = ~np.isnan(ys)
     if known.sum() < 0.9 * len(ys):
@@ -212,7 +211,7 @@ def _margin_labels(ax, chart, curve: Curve, fig, plot_top: float, plot_bottom: f
         trend_y = px(date2num(f.line[-1].week), f.line[-1].value)[1]
         blocks.append([trend_y, 62, _pair("Pre-plan trend", "(straight line)", TREND, fx.MUTED)])
     if f is not None:
-        word = verdict(f.gap, o) if f.gap is not None else None
+        word = f.verdict
         lines = fx.wrap_runs([(f.description[0].upper() + f.description[1:], True)], 6.4, width)
         near = [v for v in (actual_y, trend_y) if v is not None]
         wanted = sum(near) / len(near) if near else (plot_top + plot_bottom) / 2

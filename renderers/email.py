@@ -15,12 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from tracker.errors import ConfigError
-from tracker.model import (BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown,
-                           Tracker)
+from tracker.model import BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker
 
 from .paths import model_path
 from .formatting import (COLOUR, VERDICT_WORD, alt_text, arrow, breakdown_alt_text, illustrative_notice, number,
-                         percent, signed, title_parts, week_label)
+                         percent, preheader, signed, subject, title_parts, week_label)
 from .text import render_breakdown_text, render_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -48,41 +47,6 @@ def _inliner():
 def archive_path(model: Tracker | Breakdown, suffix: str = "") -> str:
     """Where the web archive serves this model: '/trackers/2015-07-20/leeds' ('.png' for its image)."""
     return model_path(model, suffix)
-
-
-def subject(model: Tracker | Breakdown) -> str:
-    """The subject line: what it is, where and which week."""
-    if isinstance(model, Breakdown):
-        return f"{model.title}: week commencing {week_label(model.week)}"
-    where = model.area if model.area_kind == "city" else f"{model.area} ({model.city})"
-    return f"Weekly obsessions tracker, {where}: week commencing {week_label(model.week)}"
-
-
-def _short_change(value, obsession, withheld: bool, verdict) -> str:
-    if withheld:
-        return "c"
-    if value is None:
-        return "no change figure"
-    return f"{signed(value, obsession)}, {VERDICT_WORD.get(verdict, 'no change')}"
-
-
-def preheader(model: Tracker | Breakdown) -> str:
-    """The hidden preview line a mail client shows beside the subject: the week's headline."""
-    if isinstance(model, Breakdown):
-        o = model.obsession
-        city = model.city
-        lagging = sum(1 for r in model.rows if r.lagging)
-        head = (f"{city.area} {number(city.latest, o, LATEST in city.withheld, unit=True)}, "
-                f"{signed(city.change_since_baseline, o, CHANGE_BASELINE in city.withheld, points=True)} "
-                f"since the {model.baseline_label}")
-        return f"{head}; {lagging} cluster{'s' if lagging != 1 else ''} lagging."
-    parts = []
-    for r in model.rows:
-        o = r.obsession
-        latest = number(r.latest, o, r.suppressed, unit=True)
-        change = _short_change(r.change_since_last_week, o, CHANGE_WEEK in r.withheld, r.verdict_since_last_week)
-        parts.append(f"{o.label} {latest} ({change})" if not r.suppressed else f"{o.label} c")
-    return "; ".join(parts) + "."
 
 
 def _change_cell(value, obsession, withheld: bool, verdict, points: bool = False) -> dict:

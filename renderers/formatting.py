@@ -1,10 +1,11 @@
-"""How figures are written in every output: numbers, signs, arrows, verdict words and alt text."""
+"""How figures are written in every output: numbers, signs, arrows, verdict words, alt text, subject and preheader."""
 from __future__ import annotations
 
 from datetime import date
 
 from tracker.config import Obsession
-from tracker.model import BETTER, SAME, WORSE, Breakdown, BreakdownRow, Tracker, TrackerRow
+from tracker.model import (BETTER, CHANGE_BASELINE, CHANGE_WEEK, LATEST, SAME, WORSE, Breakdown, BreakdownRow,
+                           Tracker, TrackerRow)
 
 WITHHELD = "c"
 NO_FIGURE = "–"
@@ -156,3 +157,40 @@ def illustrative_notice(city: str) -> str:
     """The warning printed with demo figures."""
     owner = f"{city}'" if city.endswith("s") else f"{city}'s"
     return f"Illustrative demo figures (synthetic), not {owner} data."
+
+
+# ---- the subject and preheader every message carries (email, Slack, Teams) -------------------------
+
+def subject(model: Tracker | Breakdown) -> str:
+    """The subject line (email subject, Slack and Teams heading): what it is, where and which week."""
+    if isinstance(model, Breakdown):
+        return f"{model.title}: week commencing {week_label(model.week)}"
+    where = model.area if model.area_kind == "city" else f"{model.area} ({model.city})"
+    return f"Weekly obsessions tracker, {where}: week commencing {week_label(model.week)}"
+
+
+def _short_change(value, obsession, withheld: bool, verdict) -> str:
+    if withheld:
+        return "c"
+    if value is None:
+        return "no change figure"
+    return f"{signed(value, obsession)}, {VERDICT_WORD.get(verdict, 'no change')}"
+
+
+def preheader(model: Tracker | Breakdown) -> str:
+    """The hidden preview line a mail client shows beside the subject: the week's headline."""
+    if isinstance(model, Breakdown):
+        o = model.obsession
+        city = model.city
+        lagging = sum(1 for r in model.rows if r.lagging)
+        head = (f"{city.area} {number(city.latest, o, LATEST in city.withheld, unit=True)}, "
+                f"{signed(city.change_since_baseline, o, CHANGE_BASELINE in city.withheld, points=True)} "
+                f"since the {model.baseline_label}")
+        return f"{head}; {lagging} cluster{'s' if lagging != 1 else ''} lagging."
+    parts = []
+    for r in model.rows:
+        o = r.obsession
+        latest = number(r.latest, o, r.suppressed, unit=True)
+        change = _short_change(r.change_since_last_week, o, CHANGE_WEEK in r.withheld, r.verdict_since_last_week)
+        parts.append(f"{o.label} {latest} ({change})" if not r.suppressed else f"{o.label} c")
+    return "; ".join(parts) + "."

@@ -132,6 +132,7 @@ def forecast(s: Series, obsession: Obsession, week: date, actual: float | None,
         fitted_from=s.week(lo), fitted_to=s.week(hi - 1), weeks_fitted=hi - lo,
         slope_per_year=float(slope * 365.25), value_at_week=projected, gap=gap,
         description=describe_gap(gap, obsession), line=tuple(line),
+        verdict=verdict(gap, obsession) if gap is not None else None,
     )
 
 

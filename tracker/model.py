@@ -40,6 +40,7 @@ class Forecast:
     gap: float | None            # actual minus forecast; None when withheld
     description: str             # "about 520 fewer children looked after than the pre-plan trend"
     line: tuple[Point, ...] = ()  # forecast values from the fitted start to the week
+    verdict: str | None = None   # the gap judged by the obsession's direction (better | worse | same); None when withheld
 
 
 @dataclass(frozen=True)

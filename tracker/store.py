@@ -159,6 +159,15 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(figures_table)).scalar_one()
 
+    def fingerprint(self) -> tuple:
+        """How many figures, the newest load time and the newest revision: changes on every write."""
+        from sqlalchemy import func
+
+        with self.engine.connect() as conn:
+            n, newest = conn.execute(select(func.count(), func.max(figures_table.c.loaded_at))).one()
+            rev = conn.execute(select(func.max(revisions_table.c.id))).scalar()
+        return (n, str(newest), rev)
+
     def revisions(self) -> list[dict]:
         """Every kept revision, oldest first."""
         with self.engine.connect() as conn:
