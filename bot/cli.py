@@ -14,6 +14,7 @@ from datetime import date
 COMMANDS = {
     "demo": "demo", "import": "import_", "pull": "pull", "render": "render", "ask": "ask",
     "send": "send", "check": "check", "clock": "clock", "serve": "serve", "socket": "socket",
+    "settings": "settings",
 }
 
 RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve")
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
 
     sub.add_parser("socket", help="Slack in Socket Mode (no public address needed)")
+    sub.add_parser("settings", help="every setting: current value, default and help").add_argument(
+        "--env-example", action="store_true", help="print .env.example, generated from the declarations")
     return p
 
 
