@@ -9,7 +9,7 @@ import io
 from functools import lru_cache
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg, get_hinting_flag
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager, get_font
@@ -18,6 +18,9 @@ from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.text import Text
 from PIL import Image, PngImagePlugin
 
+# The images draw with the one palette (re-exported for png.py and curve.py as fx.INK etc.).
+from .palette import INK, MUTED, NAVY, RULE, WHITE  # noqa: F401
+
 # 1,600 px over 6.4 in: at full width of an A4 page (about 6.3 in between margins) a font of
 # N points prints at about N points, so sizes below are the sizes a reader sees on paper.
 DPI = 250
@@ -25,17 +28,12 @@ WIDTH_PX = 1600
 PT = DPI / 72            # pixels per point
 FONT = "DejaVu Sans"     # ships inside matplotlib: nothing is fetched or looked up on the system
 
-INK = "#1A1A1A"
-MUTED = "#5F6368"
-RULE = "#D0D4D9"
-BAND = "#F3F5F7"
-NAVY = "#1F3A5F"
 PALETTE_COLOURS = 96     # an adaptive palette this size keeps text edges smooth and files small
 
 
 def canvas(height_px: int, width_px: int = WIDTH_PX) -> tuple[Figure, object]:
     """A white Figure with one invisible Axes whose data units are pixels, y growing downwards."""
-    fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor="white")
+    fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor=WHITE)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width_px)
@@ -102,6 +100,9 @@ class StampText(Text):
         self._key = (text, float(size), bold, italic, colour)
 
     def draw(self, renderer):
+        if not isinstance(renderer, RendererAgg):
+            # SVG and PDF (renderers/vector.py): real text, so that it can be searched and selected.
+            return super().draw(renderer)
         if not self.get_visible() or not self.get_text():
             return
         rgba, width, height, descent, bearing = _stamp(*self._key)
@@ -167,7 +168,7 @@ def pill(ax, x: float, y: float, text: str, colour: str, size: float = 6.5, ha: 
     left = x - w / 2 if ha == "center" else x + pad
     ax.add_artist(FancyBboxPatch((left, y - cap / 2), w, cap, boxstyle=f"round,pad={pad:.1f},rounding_size={pad:.1f}",
                                 facecolor=colour, edgecolor="none"))
-    write(ax, left, y + cap / 2, text, size, bold=True, colour="white")
+    write(ax, left, y + cap / 2, text, size, bold=True, colour=WHITE)
     return left + w + pad
 
 
@@ -202,7 +203,7 @@ def png_bytes(fig: Figure, *, title: str, description: str, exact: tuple[str, ..
     palette = sample.quantize(colors=PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     entries = np.array(palette.getpalette()[: 3 * PALETTE_COLOURS], dtype=float).reshape(-1, 3)
     # Octree buckets average their colours, so white would come out as 254: snap the house colours back.
-    for colour in ("#FFFFFF", *exact):
+    for colour in (WHITE, *exact):
         target = np.array(to_rgb(colour)) * 255
         nearest = int(np.argmin(((entries - target) ** 2).sum(axis=1)))
         if np.abs(entries[nearest] - target).max() <= 12:

@@ -9,12 +9,13 @@ from matplotlib.ticker import MaxNLocator
 from tracker.model import Curve
 
 from . import _figure as fx
-from .formatting import COLOUR, VERDICT_WORD, number, title_parts, week_label
+from .formatting import VERDICT_WORD, number, title_parts, week_label
+from .palette import TREND
+from .palette import VERDICT as COLOUR
 
 M = 60
 RIGHT = fx.WIDTH_PX - M
 PLOT = (175, 1170)          # left and right of the plot area, px; labels go in the margin to its right
-TREND = "#6B6F75"
 
 
 def render_curve(curve: Curve) -> bytes:
@@ -142,7 +143,7 @@ def _chart(chart, curve: Curve) -> None:
             chart.plot(xs[alone], ys[alone], ls="none", marker="o", ms=1.6, color=fx.NAVY, zorder=4)
     chart.axvline(plan, color=fx.INK, lw=0.8, ls=(0, (1, 1.5)), zorder=2)
     if curve.baseline_value is not None:
-        chart.plot([plan], [curve.baseline_value], ls="none", marker="o", ms=5, mfc="white", mec=fx.INK,
+        chart.plot([plan], [curve.baseline_value], ls="none", marker="o", ms=5, mfc=fx.WHITE, mec=fx.INK,
                    mew=1.1, zorder=5)
 
     chart.xaxis.set_major_locator(loc := AutoDateLocator(minticks=4, maxticks=9))

@@ -17,15 +17,15 @@ from pathlib import Path
 from tracker.errors import ConfigError
 from tracker.model import BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker
 
-from .paths import model_path
-from .formatting import (COLOUR, VERDICT_WORD, alt_text, arrow, breakdown_alt_text, illustrative_notice, number,
+from . import palette
+from .formatting import (VERDICT_WORD, alt_text, arrow, breakdown_alt_text, illustrative_notice, number,
                          percent, preheader, signed, subject, title_parts, week_label)
+from .paths import model_path
 from .text import render_breakdown_text, render_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 IMAGE_NAME = "tracker.png"
-# Dark-mode variants of the verdict colours: the light ones are too dark to read on a dark background.
-DARK_COLOUR = {"better": "#56B4E9", "worse": "#E69F00", "same": "#BBBBBB", None: "#BBBBBB"}
+COLOUR = palette.VERDICT
 
 
 @lru_cache(maxsize=1)
@@ -120,7 +120,8 @@ def _context(model: Tracker | Breakdown, image_src: str, view_url: str | None,
         "as_email": as_email,
         "sender": sender, "baseline_label": model.baseline_label,
         "notice": illustrative_notice(city) if model.illustrative else "",
-        "suppress_below": model.suppress_below, "dark": DARK_COLOUR, "colour": COLOUR,
+        "suppress_below": model.suppress_below, "dark": palette.DARK_VERDICT, "colour": COLOUR,
+        "p": palette.css_vars(),
     }
     if breakdown:
         before, verb, after = title_parts(model.obsession)

@@ -12,9 +12,6 @@ NO_FIGURE = "–"
 MINUS = "-"  # ASCII minus: survives copy-paste into spreadsheets and screen readers read it
 ARROW = {"up": "▲", "down": "▼", "flat": "►"}
 VERDICT_WORD = {BETTER: "better", WORSE: "worse", SAME: "no change"}
-# Colours that stay apart for red-green colour blindness (Okabe-Ito blue and vermillion);
-# shape (arrow) and word always go with them.
-COLOUR = {BETTER: "#0072B2", WORSE: "#D55E00", SAME: "#555555", None: "#555555"}
 
 
 def week_label(week: date) -> str:

@@ -9,8 +9,10 @@ from tracker.model import (BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCE
                            BreakdownRow, Tracker, TrackerRow)
 
 from . import _figure as fx
-from .formatting import (COLOUR, VERDICT_WORD, WITHHELD, alt_text, arrow, breakdown_alt_text,
-                         illustrative_notice, number, percent, signed, title_parts, week_label)
+from .formatting import (VERDICT_WORD, WITHHELD, alt_text, arrow, breakdown_alt_text, illustrative_notice, number,
+                         percent, signed, title_parts, week_label)
+from .palette import CITY_BAND, LAG_BAND
+from .palette import VERDICT as COLOUR
 
 M = 60                      # outer margin, px
 RIGHT = fx.WIDTH_PX - M
@@ -229,7 +231,7 @@ def _sparkline(ax, row: TrackerRow, label: str, y0: float, h: float) -> None:
     if base is not None:
         by = bottom - (base - lo) / (hi - lo) * (bottom - top)
         fx.line(ax, [left, right], [by, by], fx.MUTED, 0.7, linestyle=(0, (1, 1.6)))
-        fx.line(ax, [xs[0]], [by], fx.MUTED, marker="o", markersize=3.2, markerfacecolor="white",
+        fx.line(ax, [xs[0]], [by], fx.MUTED, marker="o", markersize=3.2, markerfacecolor=fx.WHITE,
                 markeredgewidth=0.8)
     if len(known) < 0.9 * len(pts):
         # Many withheld weeks (small numbers): a line would jump across the gaps, so show each
@@ -244,7 +246,7 @@ def _sparkline(ax, row: TrackerRow, label: str, y0: float, h: float) -> None:
             fx.line(ax, xs[alone], ys[alone], fx.NAVY, linestyle="none", marker="o", markersize=1.3)
     if pts[-1].value is not None:
         fx.line(ax, [xs[-1]], [ys[-1]], COLOUR.get(row.verdict_since_baseline, fx.NAVY), marker="o",
-                markersize=4.2, markeredgecolor="white", markeredgewidth=0.6)
+                markersize=4.2, markeredgecolor=fx.WHITE, markeredgewidth=0.6)
     fx.write(ax, left, bottom + 42, f"{pts[0].week:%b %Y}", SMALL_PT - 0.6, colour=fx.MUTED)
     fx.write(ax, right, bottom + 42, f"{pts[-1].week:%b %Y}", SMALL_PT - 0.6, colour=fx.MUTED, ha="right")
 
@@ -282,8 +284,6 @@ B_PCT = (865, 995)
 B_BASE = (1010, 1140)
 B_BAR = (1180, RIGHT)
 B_ROW = 46
-CITY_BAND = "#E4EBF3"
-LAG_BAND = "#FBE6DA"
 B_PT = 7.6
 
 

@@ -16,7 +16,7 @@ from renderers.formatting import alt_text, breakdown_alt_text
 from renderers.png import draw, render_png
 
 WEEK = date(2015, 7, 20)
-BETTER, WORSE = "#0072b2", "#d55e00"   # Okabe-Ito blue and vermillion, as the brief sets them
+BETTER, WORSE = "#005a8c", "#a84300"   # dark blue and dark orange: 4.5:1 on every row (issue 10, tests/test_palette.py)
 
 
 def png_facts(data: bytes) -> dict:
