@@ -126,7 +126,8 @@ def main() -> int:
     p.add_argument("--smtp", choices=("sink", "aiosmtpd"), default="sink", help="the local SMTP server")
     args = p.parse_args()
 
-    from bot.context import Context, slug
+    from bot.context import Context
+    from renderers.paths import slug
     from tracker.config import demo_config_text, load_config
     from tracker.demo_data import demo_frame
     from tracker.store import Store

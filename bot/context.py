@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from tracker.config import Config, load_config
-from renderers.paths import slug  # noqa: F401  (re-exported: the outbox names folders with it)
 from tracker.settings import Settings
 
 

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import hmac
 
-from renderers.paths import breakdown_path, curve_path, model_path, slug, tracker_path  # noqa: F401
 from tracker.settings import Settings
 
 SIG_PARAM = "sig"
@@ -44,12 +43,20 @@ def verify(key: bytes | None, path: str, sig: str | None) -> bool:
 
 def signed_path(settings: Settings, path: str) -> str:
     """The path with its signature when a signing key is set."""
-    key = signing_key(settings)
+    return _signed(signing_key(settings), path)
+
+
+def _signed(key: bytes | None, path: str) -> str:
     return f"{path}?{SIG_PARAM}={signature(key, path)}" if key else path
 
 
 def public_url(settings: Settings, path: str, sign: bool = False) -> str | None:
     """PUBLIC_BASE_URL + path (signed when `sign`), or None when PUBLIC_BASE_URL is not set."""
-    if not settings.public_base_url:
+    return absolute_url(settings.public_base_url, signing_key(settings) if sign else None, path)
+
+
+def absolute_url(base_url: str | None, key: bytes | None, path: str) -> str | None:
+    """base_url + path, signed with `key` when there is one; None without a base URL (what a chat worker is given)."""
+    if not base_url:
         return None
-    return settings.public_base_url + (signed_path(settings, path) if sign else path)
+    return base_url + _signed(key, path)

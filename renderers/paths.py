@@ -1,5 +1,9 @@
 """Where the web archive serves each model: one definition for the email's links, the chat's image
-URLs, the weekly delivery and the web process itself (pure, no I/O)."""
+URLs, the weekly delivery and the web process itself (pure, no I/O).
+
+`slug` is the one place names become addresses (and outbox folder names); the addresses themselves
+are the routes of the views table (renderers/views.py), and these helpers name its common cases.
+"""
 from __future__ import annotations
 
 import re
@@ -13,23 +17,27 @@ def slug(name: str) -> str:
 
 def tracker_path(week: date, area: str, suffix: str = "") -> str:
     """'/trackers/2015-07-20/seacroft-manston' (the page), or with suffix '.png' its image."""
-    return f"/trackers/{week.isoformat()}/{slug(area)}{suffix}"
+    from .views import VIEWS, Place
+
+    return VIEWS["tracker"].path(Place(week, area), suffix)
 
 
 def curve_path(week: date, area: str, obsession_key: str) -> str:
     """The turn-the-curve chart of one obsession in one area: '/trackers/2015-07-20/leeds/cla.png'."""
-    return f"/trackers/{week.isoformat()}/{slug(area)}/{obsession_key}.png"
+    from .views import VIEWS, Place
+
+    return VIEWS["curve"].image_path(Place(week, area, obsession_key))
 
 
 def breakdown_path(week: date, obsession_key: str, suffix: str = "") -> str:
     """One obsession across every cluster: '/breakdowns/2015-07-20/cla' (page) or '.png'."""
-    return f"/breakdowns/{week.isoformat()}/{obsession_key}{suffix}"
+    from .views import VIEWS, Place
+
+    return VIEWS["breakdown"].path(Place(week, obsession=obsession_key), suffix)
 
 
 def model_path(model, suffix: str = "") -> str:
-    """The archive path of a Tracker or a Breakdown (its page, or with '.png' its image)."""
-    from tracker.model import Breakdown
+    """The archive path of a Tracker, Breakdown or Curve (its page, or with '.png' its image)."""
+    from .views import path_of
 
-    if isinstance(model, Breakdown):
-        return breakdown_path(model.week, model.obsession.key, suffix)
-    return tracker_path(model.week, model.area, suffix)
+    return path_of(model, suffix)

@@ -9,9 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-import bot.chat.service as service
+import bot.chat.workers as service
 from bot import urls
-from bot.chat.service import WARM_UP, ChatService, Jobs, LiveFigures, render_pool
+from bot.chat.jobs_queue import Jobs
+from bot.chat.service import ChatService, LiveFigures
+from bot.chat.workers import WARM_UP, render_pool
+from renderers import paths
 from tracker.settings import Settings
 
 SETTINGS = {"PUBLIC_BASE_URL": "https://tracker.example", "URL_SIGNING_KEY": "test-url-signing-key"}
@@ -110,12 +113,12 @@ def test_reply_is_built_in_a_worker_process_from_the_store(small_store, small_co
 
     slack, teams, bad, png = run(go())
     week = figures.latest_week()
-    path = urls.curve_path(week, "South", "cla")
+    path = paths.curve_path(week, "South", "cla")
     expected_url = urls.public_url(settings, path, sign=True)
     assert slack.kind == "obsession" and slack.image_path == path and slack.image_url == expected_url
     assert slack.message == to_slack(answer("cla cluster=south", small_config, figures), image_url=expected_url)
     assert teams.message == to_teams(answer("absence", small_config, figures),
-                                      image_url=urls.public_url(settings, urls.curve_path(week, "Testville", "absence"),
+                                      image_url=urls.public_url(settings, paths.curve_path(week, "Testville", "absence"),
                                                                 sign=True))
     assert bad.kind == "error" and not bad.has_image and "<!channel>" not in str(bad.message)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -155,9 +158,9 @@ def test_warm_up_draws_the_latest_week_and_again_after_a_reload(small_store, sma
             week = max(small_frame.week_commencing)
             keys = set(svc._images)
             for area in areas:
-                assert (urls.tracker_path(week, area, ".png"), first["figures_version"]) in keys
+                assert (paths.tracker_path(week, area, ".png"), first["figures_version"]) in keys
                 for o in small_config.obsessions:
-                    assert (urls.curve_path(week, area, o.key), first["figures_version"]) in keys
+                    assert (paths.curve_path(week, area, o.key), first["figures_version"]) in keys
             assert len(drawn) == expected
             # Asked for now, a warmed picture is not drawn again.
             reply = await svc.reply("cla cluster=North", "slack", Settings.from_env(SETTINGS, dotenv=False))

@@ -113,7 +113,7 @@ def test_email_view_in_browser_links_are_served(open_base, figure2_tracker, cla_
 
 
 def test_an_image_is_drawn_once_and_then_served_from_the_cache(app, live_server, monkeypatch):
-    import bot.chat.service as service
+    import bot.chat.workers as service
 
     calls = []
     lock = threading.Lock()

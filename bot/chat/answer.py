@@ -41,27 +41,26 @@ class Answer:
         """True when there is a picture to go with the answer."""
         return self.kind in (TRACKER, OBSESSION, BREAKDOWN)
 
+    @property
+    def picture(self):
+        """The model its picture is drawn from: the chart for one obsession, else the model; None for a text."""
+        return self.curve if self.kind == OBSESSION else self.model if self.has_image else None
+
     def image_path(self) -> str | None:
         """The archive path of this answer's image (tracker, chart or breakdown), or None."""
-        from bot import urls
+        from renderers.views import view_of
 
-        if self.kind == TRACKER:
-            return urls.tracker_path(self.model.week, self.model.area, ".png")
-        if self.kind == OBSESSION:
-            return urls.curve_path(self.curve.week, self.curve.area, self.curve.obsession.key)
-        if self.kind == BREAKDOWN:
-            return urls.breakdown_path(self.model.week, self.model.obsession.key, ".png")
-        return None
+        pic = self.picture
+        return None if pic is None else view_of(pic).image_path(view_of(pic).place_of(pic))
 
     def page_path(self) -> str | None:
         """The archive page this answer comes from, or None."""
-        from bot import urls
+        from renderers.views import view_of
 
-        if self.kind in (TRACKER, OBSESSION):
-            return urls.tracker_path(self.model.week, self.model.area)
-        if self.kind == BREAKDOWN:
-            return urls.breakdown_path(self.model.week, self.model.obsession.key)
-        return None
+        if not self.has_image:
+            return None
+        view = view_of(self.model)
+        return view.page_path(view.place_of(self.model))
 
 
 def _week(query: Query, figures: FigureTable) -> date | None:
@@ -106,26 +105,15 @@ def answer(text: str, config: Config, figures: FigureTable) -> Answer:
 
 
 def image_spec(ans: Answer) -> tuple | None:
-    """The answer's picture as (kind "png" | "curve", core builder, its arguments after figures and config).
+    """The answer's picture as (view name, Place): small enough to send to a drawing process, which
+    builds the model from its own figures rather than receive it."""
+    from renderers.views import view_of
 
-    Small enough to send to a drawing process, which builds the model from its own figures
-    (`image_model`) rather than receive it.
-    """
-    from tracker.arithmetic import build_breakdown, build_curve, build_tracker
-
-    if ans.kind == TRACKER:
-        return ("png", build_tracker, (ans.model.week, ans.model.area))
-    if ans.kind == OBSESSION:
-        return ("curve", build_curve, (ans.curve.obsession.key, ans.curve.area, ans.curve.week))
-    if ans.kind == BREAKDOWN:
-        return ("png", build_breakdown, (ans.model.obsession.key, ans.model.week))
-    return None
-
-
-def image_model(spec: tuple, config: Config, figures: FigureTable):
-    """The model an image spec draws, built by the core from the figures."""
-    _, build, args = spec
-    return build(figures, config, *args)
+    pic = ans.picture
+    if pic is None:
+        return None
+    view = view_of(pic)
+    return (view.name, view.place_of(pic))
 
 
 def image_title(ans: Answer) -> str:
@@ -137,24 +125,17 @@ def image_title(ans: Answer) -> str:
 
 def image_alt(ans: Answer) -> str:
     """The alt text of the answer's picture (the model's sentence, as every image of it carries)."""
-    from renderers.formatting import alt_text, breakdown_alt_text
+    from renderers.views import view_of
 
-    if ans.kind == BREAKDOWN:
-        return breakdown_alt_text(ans.model)
-    return alt_text(ans.model)
+    return view_of(ans.model).alt_text(ans.model)
 
 
 def render_image(ans: Answer) -> bytes | None:
     """The PNG of the answer: the tracker or breakdown image, or the turn-the-curve chart."""
-    if ans.kind in (TRACKER, BREAKDOWN):
-        from renderers.png import render_png
+    from renderers.views import IMAGE, view_of
 
-        return render_png(ans.model)
-    if ans.kind == OBSESSION:
-        from renderers.curve import render_curve
-
-        return render_curve(ans.curve)
-    return None
+    pic = ans.picture
+    return None if pic is None else view_of(pic).render(IMAGE, pic)
 
 
 # ---- formats -------------------------------------------------------------------------------------
@@ -165,11 +146,9 @@ def to_text(ans: Answer) -> str:
         return ans.message + "\n"
     if ans.kind == ERROR:
         return f"{ans.message}\nTry: {ans.example}\n"
-    from renderers.text import render_breakdown_text, render_text
+    from renderers.views import view_of
 
-    if ans.kind == BREAKDOWN:
-        return render_breakdown_text(ans.model)
-    return render_text(ans.model)
+    return view_of(ans.model).render("text", ans.model)
 
 
 def to_dict(ans: Answer) -> dict:
@@ -246,14 +225,20 @@ def to_teams(ans: Answer, image_url: str | None = None) -> dict:
     return {"type": "message", "attachments": [envelope["attachments"][0]]}
 
 
+MESSAGES = {"slack": to_slack, "teams": to_teams}     # a chat's message (a dict), by chat
+
+
+def _message_text(to_message):
+    return lambda ans, image_url=None: json.dumps(to_message(ans, image_url=image_url), indent=2,
+                                                  ensure_ascii=False) + "\n"
+
+
+FORMATS = {"text": lambda ans, image_url=None: to_text(ans), "json": lambda ans, image_url=None: to_json(ans),
+           **{name: _message_text(fn) for name, fn in MESSAGES.items()}}
+
+
 def render(ans: Answer, fmt: str, image_url: str | None = None) -> str:
-    """The answer in one of text, json, slack, teams (as text to print)."""
-    if fmt == "text":
-        return to_text(ans)
-    if fmt == "json":
-        return to_json(ans)
-    if fmt == "slack":
-        return json.dumps(to_slack(ans, image_url=image_url), indent=2, ensure_ascii=False) + "\n"
-    if fmt == "teams":
-        return json.dumps(to_teams(ans, image_url=image_url), indent=2, ensure_ascii=False) + "\n"
-    raise ValueError(f"unknown format {fmt}")
+    """The answer in one of FORMATS (text, json, slack, teams), as text to print."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt}")
+    return FORMATS[fmt](ans, image_url=image_url)

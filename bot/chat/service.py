@@ -1,24 +1,19 @@
-"""What the web and Socket Mode processes share: live figures, answers and images built off the event loop.
+"""The chat service the web and Socket Mode processes hold: live figures, answers and images built off the loop.
 
-The main process does only I/O: it acknowledges, passes the question's text to a worker and sends
-the reply on. Answers and pictures are built in worker processes, each holding its own copy of the
-figures (read from the store once per figures version), because building models and drawing are
-CPU-bound Python that would otherwise hold the GIL and delay the event loop's acknowledgements.
-Only small things cross between processes: the text in, the chat message or the PNG out.
+The main process does only I/O: it acknowledges, passes the question's text to a worker
+(bot/chat/workers.py) and sends the reply on. Building models and drawing are CPU-bound Python that
+would otherwise hold the GIL and delay the event loop's acknowledgements.
 
-Jobs reach the workers through one queue, most urgent first, at most one job per worker at a time:
-answers before pictures someone is waiting for, and those before the warm-up, which draws the latest
-week's pictures in the background after start and after each reload so that they are cached before
-anyone asks. Each image is drawn once per figures version and kept (LRU); simultaneous requests for
-the same image share one drawing.
+Jobs reach the workers through one queue (bot/chat/jobs_queue.py), most urgent first: answers before
+pictures someone is waiting for, and those before the warm-up, which draws the latest week's pictures
+in the background after start and after each reload so that they are cached before anyone asks. Each
+image is drawn once per figures version and kept (LRU); simultaneous requests for the same image
+share one drawing.
 """
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import multiprocessing
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -27,15 +22,17 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from tracker.config import Config
-from tracker.errors import NotFound, ObsessionError
+from tracker.errors import NotFound
 from tracker.figures import FigureTable
+
+from .jobs_queue import Jobs
+from .workers import ANSWER, ON_DEMAND, WARM_UP, Links, Problem, Reply, image_job, render_pool, reply_job
+from .workers import warm as warm_worker
 
 log = logging.getLogger("obsession.chat")
 
 CHECK_EVERY = 2.0          # seconds between store fingerprint checks
 IMAGE_CACHE = 256          # PNGs kept (75-100 KB each); the warm-up draws about 134
-PAGE_CACHE = 256
-ANSWER, ON_DEMAND, WARM_UP = 0, 1, 9     # job priorities: lower runs first
 
 
 class LiveFigures:
@@ -50,17 +47,6 @@ class LiveFigures:
         self._checked = 0.0
         self.version = 0
 
-    def fingerprint(self) -> tuple:
-        """How many figures, the newest load time and the newest revision: changes on every write."""
-        from sqlalchemy import func, select
-
-        from tracker.store import figures_table, revisions_table
-
-        with self.store.engine.connect() as conn:
-            n, newest = conn.execute(select(func.count(), func.max(figures_table.c.loaded_at))).one()
-            rev = conn.execute(select(func.max(revisions_table.c.id))).scalar()
-        return (n, str(newest), rev)
-
     def due(self) -> bool:
         """True when the next snapshot() will ask the store whether it changed."""
         return self._table is None or time.monotonic() - self._checked >= self.check_every
@@ -70,7 +56,7 @@ class LiveFigures:
         with self._lock:
             now = time.monotonic()
             if self._table is None or now - self._checked >= self.check_every:
-                fp = self.fingerprint()
+                fp = self.store.fingerprint()
                 self._checked = now
                 if self._table is None or fp != self._fingerprint:
                     started = time.perf_counter()
@@ -80,191 +66,6 @@ class LiveFigures:
                     log.info("figures read: %s figures, version %s, %.2f s", fp[0], self.version,
                              time.perf_counter() - started)
             return self.version, self._table
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An answer as a chat sends it, built in a worker: the message, and which picture goes with it."""
-
-    kind: str                      # help | error | tracker | obsession | breakdown
-    public: bool
-    message: dict                  # the Slack message or the Teams activity
-    version: int = 0               # the figures version it was built from
-    image_path: str | None = None  # the archive path of its picture
-    image: tuple | None = None     # (kind, build function, args): see answer.image_spec
-    image_url: str | None = None
-    title: str = ""                # the picture's title and alt text, for a Slack file upload
-    alt: str = ""
-
-    @property
-    def has_image(self) -> bool:
-        """True when there is a picture to go with the answer."""
-        return self.image is not None
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A question the figures cannot answer (NotFound in a worker), as a message: exceptions pickle badly."""
-
-    message: str
-
-
-# ---- the worker side: these run in the worker processes (or in threads when workers == 0) -----------
-
-_held: dict = {}                   # store URL -> (version, FigureTable): this process's copy of the figures
-_held_lock = threading.Lock()
-
-
-def _figures(source, version: int) -> FigureTable:
-    """The figures at `version` (or newer): read from the store at source (a URL), or a LiveFigures in this process."""
-    if isinstance(source, LiveFigures):
-        return source.snapshot()[1]
-    with _held_lock:
-        got = _held.get(source)
-        # Never go back to an older version: a job queued before a reload may run after it.
-        if got is None or got[0] < version:
-            from tracker.store import Store
-
-            store = Store(source)
-            try:
-                table = store.figure_table()
-            finally:
-                store.engine.dispose()
-            _held.clear()          # one copy of the figures per process
-            _held[source] = got = (version, table)
-        return got[1]
-
-
-def _draw(kind: str, model) -> bytes:
-    """Draw one PNG (runs in a worker process)."""
-    if kind == "curve":
-        from renderers.curve import render_curve
-
-        return render_curve(model)
-    from renderers.png import render_png
-
-    return render_png(model)
-
-
-def _warm(source=None, version: int = 0) -> bool:
-    """Import the renderers and read the figures in a worker, so the first real job is not slowed by either."""
-    import renderers.curve  # noqa: F401
-    import renderers.png  # noqa: F401
-    if source is not None and not isinstance(source, LiveFigures):
-        _figures(source, version)
-    return True
-
-
-def _image_job(source, version: int, config: Config, kind: str, build, args: tuple) -> bytes | Problem:
-    """Build the model from this process's figures and draw it."""
-    figures = _figures(source, version)
-    try:
-        model = build(figures, config, *args)
-    except ObsessionError as e:
-        return Problem(str(e))
-    return _draw(kind, model)
-
-
-def _reply_job(source, version: int, config: Config, settings, text: str, fmt: str) -> Reply:
-    """Answer chat text and build its Slack message or Teams activity (fmt 'slack' or 'teams')."""
-    from bot import urls
-
-    from .answer import answer, image_alt, image_spec, image_title, to_slack, to_teams
-
-    ans = answer(text, config, _figures(source, version))
-    path = ans.image_path()
-    image_url = urls.public_url(settings, path, sign=True) if path else None
-    if fmt == "slack":
-        message = to_slack(ans, image_url=image_url)
-    elif fmt == "teams":
-        message = to_teams(ans, image_url=image_url)
-    else:
-        raise ValueError(f"unknown chat format {fmt}")
-    return Reply(kind=ans.kind, public=ans.public, message=message, version=version, image_path=path,
-                 image=image_spec(ans), image_url=image_url,
-                 title=image_title(ans) if path else "", alt=image_alt(ans) if path else "")
-
-
-def render_pool(workers: int | None = None) -> Executor:
-    """Processes for answers and drawing (spawned: forking a threaded server is unsafe); threads when workers == 0."""
-    if workers is None:
-        workers = max(1, min(2, os.cpu_count() or 1))
-    if workers == 0:
-        return ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_lower_priority)
-
-
-WORKER_NICENESS = 10
-
-
-def _lower_priority() -> None:
-    """Make a worker yield the CPU to the main process, whose acknowledgements must not wait behind drawing.
-
-    Workers also ignore Ctrl-C: the main process stops them in order (a terminal's SIGINT reaches the
-    whole process group, and each worker would otherwise print its own KeyboardInterrupt traceback).
-    """
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        os.nice(WORKER_NICENESS)
-    except (AttributeError, OSError):      # not on this platform, or not allowed: run at normal priority
-        pass
-
-
-class Jobs:
-    """Feeds an executor one job per worker at a time, lowest priority number first.
-
-    The executor's own queue is first come, first served; keeping it empty is what lets an answer
-    overtake a warm-up drawing queued before it.
-    """
-
-    def __init__(self, pool: Executor, slots: int):
-        self.pool = pool
-        self.slots = slots
-        self._queue: asyncio.PriorityQueue | None = None
-        self._seq = itertools.count()
-        self._runners: list[asyncio.Task] = []
-
-    def start(self) -> None:
-        """Start the feeders (on the running loop)."""
-        self._queue = asyncio.PriorityQueue()
-        self._runners = [asyncio.ensure_future(self._run()) for _ in range(self.slots)]
-
-    def stop(self) -> None:
-        """Stop the feeders."""
-        for r in self._runners:
-            r.cancel()
-
-    @property
-    def waiting(self) -> int:
-        """Jobs queued and not yet started."""
-        return self._queue.qsize() if self._queue else 0
-
-    async def submit(self, priority: int, fn, *args):
-        """Run fn(*args) in the executor when no more urgent job is waiting; its result."""
-        fut = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((priority, next(self._seq), fut, fn, args))
-        return await fut
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            _, _, fut, fn, args = await self._queue.get()
-            if fut.done():             # its asker has gone
-                continue
-            try:
-                result = await loop.run_in_executor(self.pool, fn, *args)
-            except asyncio.CancelledError:
-                fut.cancel()
-                raise
-            except BaseException as e:  # noqa: BLE001  (handed to the asker)
-                if not fut.done():
-                    fut.set_exception(e)
-            else:
-                if not fut.done():
-                    fut.set_result(result)
 
 
 @dataclass
@@ -286,7 +87,7 @@ class WarmUp:
 
 
 class ChatService:
-    """Answers, images and pages for the chat apps and the archive, with the blocking parts off the loop."""
+    """Answers and images for the chat apps and the archive, with the blocking parts off the loop."""
 
     def __init__(self, config: Config, live: LiveFigures, pool: Executor | None = None,
                  threads: int = 1, warm_images: bool = False):
@@ -297,7 +98,6 @@ class ChatService:
         self.warmup = WarmUp(state="waiting" if warm_images else "off")
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="answer")
         self._images: OrderedDict = OrderedDict()
-        self._pages: OrderedDict = OrderedDict()
         self._inflight: dict = {}
         self._jobs: Jobs | None = None
         self._tasks: list[asyncio.Task] = []
@@ -333,7 +133,8 @@ class ChatService:
         self._jobs.start()
         if warm:
             source = self.source if self.in_processes else None
-            await asyncio.gather(*(loop.run_in_executor(self.pool, _warm, source, version) for _ in range(slots)))
+            await asyncio.gather(*(loop.run_in_executor(self.pool, warm_worker, source, version)
+                                   for _ in range(slots)))
         if self.warm_images:
             self._tasks.append(asyncio.ensure_future(self._watch()))
 
@@ -367,12 +168,15 @@ class ChatService:
     # -- answers
     async def reply(self, text: str, fmt: str, settings) -> Reply:
         """The answer to chat text as a Slack ('slack') or Teams ('teams') message, built in a worker."""
+        from bot import urls
+
         version = await self.version()
-        return await self._jobs.submit(ANSWER, _reply_job, self.source, version, self.config, settings, text, fmt)
+        links = Links(settings.public_base_url, urls.signing_key(settings))
+        return await self._jobs.submit(ANSWER, reply_job, self.source, version, self.config, links, text, fmt)
 
     # -- images
     async def image(self, reply: Reply) -> bytes | None:
-        """The reply's PNG, drawn once and cached."""
+        """The reply's picture, drawn once and cached."""
         if not reply.has_image:
             return None
         return await self.png((reply.image_path, reply.version), reply.image)
@@ -389,7 +193,8 @@ class ChatService:
         return key in self._images
 
     async def png(self, key, spec: tuple, priority: int = ON_DEMAND) -> bytes:
-        """The PNG for key (path, version): from the cache, a drawing under way, or a new one. NotFound when there is none."""
+        """The picture for key (path, version) of spec (view name, Place): from the cache, a drawing under
+        way, or a new one. NotFound when there is none."""
         if key in self._images:
             self._images.move_to_end(key)
             return self._images[key]
@@ -401,8 +206,8 @@ class ChatService:
         return await asyncio.shield(fut)
 
     async def _draw_and_keep(self, key, spec: tuple, priority: int) -> bytes:
-        kind, build, args = spec
-        out = await self._jobs.submit(priority, _image_job, self.source, key[1], self.config, kind, build, args)
+        view_name, place = spec
+        out = await self._jobs.submit(priority, image_job, self.source, key[1], self.config, view_name, place)
         if isinstance(out, Problem):
             raise NotFound(out.message)
         if key[1] == self.live.version:      # a picture of figures already replaced is not kept
@@ -413,20 +218,17 @@ class ChatService:
 
     # -- warm-up
     def latest_images(self, week: date) -> list[tuple[str, tuple]]:
-        """(archive path, image spec) of the week's pictures: the city's and each cluster's tracker and
-        turn-the-curve charts, and each obsession's breakdown; the city first."""
-        from bot import urls
-        from tracker.arithmetic import build_breakdown, build_curve, build_tracker
+        """(archive path, image spec) of every view's picture in the week, for the city and each cluster
+        and each obsession; the city first."""
+        from renderers.views import VIEWS, places
 
         c = self.config
+        obsessions = [o.key for o in c.obsessions]
         out = []
         for area in (c.city, *c.clusters):
-            out.append((urls.tracker_path(week, area, ".png"), ("png", build_tracker, (week, area))))
-            out += [(urls.curve_path(week, area, o.key), ("curve", build_curve, (o.key, area, week)))
-                    for o in c.obsessions]
-            if area == c.city:
-                out += [(urls.breakdown_path(week, o.key, ".png"), ("png", build_breakdown, (o.key, week)))
-                        for o in c.obsessions]
+            for view in VIEWS.values():
+                if "area" in view.fields or area == c.city:
+                    out += [(view.image_path(p), (view.name, p)) for p in places(view, week, [area], obsessions)]
         return out
 
     async def _watch(self) -> None:
@@ -438,7 +240,8 @@ class ChatService:
                 version, figures = await self.in_thread(self.figures)
                 if version != warmed:
                     warmed = version
-                    self._forget_other_versions(version)
+                    for key in [k for k in self._images if k[1] != version]:
+                        del self._images[key]
                     if self._warming is not None:
                         self._warming.cancel()
                     self._warming = asyncio.ensure_future(self._warm_up(version, figures.latest_week()))
@@ -448,17 +251,13 @@ class ChatService:
                 log.exception("checking the store for new figures failed")
             await asyncio.sleep(every)
 
-    def _forget_other_versions(self, version: int) -> None:
-        for cache in (self._images, self._pages):
-            for key in [k for k in cache if k[1] != version]:
-                del cache[key]
-
     async def _warm_up(self, version: int, week: date | None) -> None:
         """Draw the latest week's pictures at the lowest priority, one per worker at a time."""
         w = self.warmup = WarmUp(state="drawing", version=version, week=week.isoformat() if week else None,
                                  started=time.perf_counter())
-        todo = iter(self.latest_images(week) if week else [])
-        w.images = len(self.latest_images(week)) if week else 0
+        images = self.latest_images(week) if week else []
+        todo = iter(images)
+        w.images = len(images)
 
         async def lane():
             for path, spec in todo:
@@ -478,28 +277,7 @@ class ChatService:
             w.state, w.seconds = "done", round(time.perf_counter() - w.started, 2)
             log.info("warm-up: %s pictures of the week of %s drawn in %.1f s", w.drawn, w.week, w.seconds)
 
-    # -- pages
-    def cached_page(self, key):
-        """A page already built for `key`, or None."""
-        page = self._pages.get(key)
-        if page is not None:
-            self._pages.move_to_end(key)
-        return page
-
-    def keep_page(self, key, page: str) -> None:
-        """Keep a built page."""
-        self._pages[key] = page
-        while len(self._pages) > PAGE_CACHE:
-            self._pages.popitem(last=False)
 
 
 def _in_memory(url: str) -> bool:
     return url.startswith("sqlite") and (url.rstrip("/") in ("sqlite:", "sqlite+pysqlite:") or ":memory:" in url)
-
-
-def monday(text: str) -> date | None:
-    """The date in an archive path ('2015-07-20'), or None when it is not one."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
