@@ -23,9 +23,9 @@ class Obsession:
 
     key: str
     title: str
-    baseline_week: date
-    direction: str = field(default="reduce", kw_only=True)
+    direction: str = field(default="reduce", kw_only=True)   # keyword-only: a default before baseline_week
     unit: str = field(default="count", kw_only=True)
+    baseline_week: date
     aliases: tuple[str, ...] = ()
     label: str = ""
     noun: str = ""

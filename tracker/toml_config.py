@@ -65,6 +65,11 @@ class _Reader:
         for i in range(start, len(lines)):
             if pat.match(lines[i]):
                 return i + 1
+        if len(parts) == 1:   # a top-level name written as a table header: [name], [[name]] or [name.KEY]
+            header = re.compile(r"^\s*\[+\s*" + re.escape(last) + r"\s*[\].]")
+            for i, ln in enumerate(lines):
+                if header.match(ln):
+                    return i + 1
         return start + 1 if start else None
 
     def table(self, value: Any, name: str, shape: str = "") -> dict:
