@@ -17,7 +17,8 @@ COMMANDS = {
     "settings": "settings",
 }
 
-RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve")
+RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve",
+                  "svg", "pdf", "curve-svg", "curve-pdf")
 
 
 def _week(text: str) -> date:

@@ -9,14 +9,17 @@ from pathlib import Path
 
 from tracker.errors import InputError
 
+# Vector images (renderers/vector.py): the tracker or breakdown, or with "curve-" the turn-the-curve chart.
+VECTOR = ("svg", "pdf", "curve-svg", "curve-pdf")
+
 
 def _model(args, ctx):
     from tracker.arithmetic import build_breakdown, build_curve, build_tracker
 
     figures = ctx.figures()
-    if args.format == "curve":
+    if args.format.startswith("curve"):
         if not args.obsession:
-            raise InputError("--format curve charts one obsession: add --obsession KEY (e.g. --obsession cla)")
+            raise InputError(f"--format {args.format} charts one obsession: add --obsession KEY (e.g. --obsession cla)")
         return build_curve(figures, ctx.config, args.obsession, args.area, args.week)
     if args.obsession:
         if args.area and ctx.config.canonical_area(args.area) != ctx.config.city:
@@ -46,6 +49,11 @@ def render(args, ctx, image_name: str = "tracker.png") -> dict[str, str | bytes]
         from renderers.curve import render_curve
 
         return {".png": render_curve(model)}
+    if fmt in VECTOR:
+        from renderers import vector
+
+        kind = fmt.removeprefix("curve-")
+        return {"." + kind: vector.render_svg(model) if kind == "svg" else vector.render_pdf(model)}
     if fmt == "slack":
         from renderers.slack import render_slack
 

@@ -1,0 +1,219 @@
+"""The tracker, the breakdown and the turn-the-curve chart as SVG and print-quality PDF.
+
+The same matplotlib Figure as the PNG (renderers/png.py, renderers/curve.py), saved by matplotlib's SVG
+and PDF backends instead of Agg: text stays text (searchable, selectable), DejaVu Sans (shipped with
+matplotlib) is embedded in the PDF, and the alt text becomes the document's title and description.
+"""
+from __future__ import annotations
+
+import io
+import re
+import threading
+from contextlib import contextmanager
+from functools import lru_cache
+from types import SimpleNamespace
+from xml.sax.saxutils import escape
+
+from matplotlib import rc_context
+from matplotlib.backends import _backend_pdf_ps
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+from tracker.model import Breakdown, Curve, Tracker
+
+from .formatting import alt_text, breakdown_alt_text, week_label
+
+MM = 72 / 25.4                       # PDF points per millimetre
+A4 = (210 * MM, 297 * MM)            # portrait width, height in points
+PAGE_MARGIN = 12 * MM
+LANGUAGE = "en-GB"
+
+# rcParams are process-wide: a lock keeps one thread's rc_context from undoing another's mid-save.
+_RC_LOCK = threading.Lock()
+_RC = {"svg.fonttype": "none",       # <text> elements, not glyph outlines
+       "svg.hashsalt": "obsession-tracker",   # the same ids, so the same bytes, every time
+       "pdf.fonttype": 42,           # TrueType embedded (subset), not Type 3 bitmaps-of-curves
+       "ps.fonttype": 42,            # matplotlib sizes the PDF's font subsets by this: one subset per font
+       "pdf.compression": 6}
+_ORIGINAL_SUBSET = getattr(_backend_pdf_ps, "get_glyphs_subset", None)
+
+
+def figure_of(model: Tracker | Breakdown | Curve) -> Figure:
+    """The matplotlib Figure the PNG of this model is drawn from."""
+    if isinstance(model, Curve):
+        from .curve import draw_curve
+
+        return draw_curve(model)
+    from .png import draw
+
+    return draw(model)
+
+
+def _plain_letters(fig: Figure) -> Figure:
+    """No ligatures: 'fi' stays two letters, so that a search for 'figures' finds it in any viewer
+    (and the fonts need one subset each, not two)."""
+    for t in fig.findobj(Text):
+        if hasattr(t, "set_fontfeatures"):
+            t.set_fontfeatures(("-liga", "-clig"))
+    return fig
+
+
+def title_of(model: Tracker | Breakdown | Curve) -> str:
+    """The document title: the heading and the week, as the PNG's Title."""
+    if isinstance(model, Curve):
+        from .curve import _title
+
+        return f"{_title(model)}, week commencing {week_label(model.week)}"
+    return f"{model.title}, week commencing {week_label(model.week)}"
+
+
+def description_of(model: Tracker | Breakdown | Curve) -> str:
+    """The alt text: every figure in words (the same text as the PNG's Description)."""
+    if isinstance(model, Curve):
+        from .curve import curve_alt_text
+
+        return curve_alt_text(model)
+    return breakdown_alt_text(model) if isinstance(model, Breakdown) else alt_text(model)
+
+
+def is_portrait(model) -> bool:
+    """The breakdown is a tall ranked list: portrait; the tracker and the curve are wide: landscape."""
+    return isinstance(model, Breakdown)
+
+
+# Characters the outputs use, subset into every PDF's fonts: one fontTools subsetting per font and
+# process instead of one per font and PDF (that was three quarters of a PDF's time). Costs a few KB.
+_COMMON_CHARS = "".join(chr(c) for c in range(32, 127)) + "▲▼►◄–—‘’“”…£€·•×°"
+
+
+@lru_cache(maxsize=8)
+def _common_glyphs(fontfile) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    font = FT2Font(fontfile)
+    cmap = font.get_charmap()
+    gids = {cmap[ord(c)] for c in _COMMON_CHARS if ord(c) in cmap}
+    return frozenset(gids | {0})
+
+
+@lru_cache(maxsize=64)
+def _subset_of(fontfile, glyphs: frozenset[int]) -> tuple[bytes, dict]:
+    with _ORIGINAL_SUBSET(fontfile, set(glyphs)) as subset:
+        return _backend_pdf_ps.font_as_file(subset.font).getvalue(), dict(subset.glyph_index_map)
+
+
+class _SavedFont:
+    """A subset font already written out: what backend_pdf's font_as_file asks of a TTFont."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def save(self, fh, reorderTables=False):
+        fh.write(self.data)
+
+
+@contextmanager
+def _cached_subset(fontfile, glyphs):
+    data, index_map = _subset_of(fontfile, _common_glyphs(fontfile) | frozenset(glyphs))
+    yield SimpleNamespace(font=_SavedFont(data), glyph_index_map=index_map)
+
+
+def _save(fig: Figure, fmt: str, metadata: dict) -> bytes:
+    pdf_ps = _backend_pdf_ps
+    out = io.BytesIO()
+    with _RC_LOCK, rc_context(_RC):
+        # Swapped in only while this module saves, under the lock; left alone if matplotlib changes.
+        swap = fmt == "pdf" and getattr(pdf_ps, "get_glyphs_subset", None) is _ORIGINAL_SUBSET \
+            and hasattr(pdf_ps, "SubsetResults")
+        if swap:
+            pdf_ps.get_glyphs_subset = _cached_subset
+        try:
+            fig.savefig(out, format=fmt, metadata=metadata, facecolor="white")
+        finally:
+            if swap:
+                pdf_ps.get_glyphs_subset = _ORIGINAL_SUBSET
+    return out.getvalue()
+
+
+def render_svg(model: Tracker | Breakdown | Curve) -> bytes:
+    """The image as SVG (UTF-8): text as <text>, the title and alt text as <title> and <desc>."""
+    title, desc = title_of(model), description_of(model)
+    data = _save(_plain_letters(figure_of(model)), "svg", {"Title": title, "Description": desc, "Date": None,
+                                           "Language": LANGUAGE, "Creator": "obsession-tracker"})
+    # matplotlib writes a bare <title> of its own: one title, with an id, is what aria-labelledby names.
+    text = re.sub(r"\n? *<title>[^<]*</title>", "", data.decode("utf-8"), count=1)
+    # <title>/<desc> first inside <svg> (and role="img" with aria-labelledby) is what screen readers
+    # and browsers read; matplotlib only writes them into the RDF metadata.
+    head = re.search(r"<svg\b[^>]*>", text)
+    assert head is not None
+    opening = head.group(0)[:-1] + ' role="img" aria-labelledby="svg-title svg-desc" xml:lang="en-GB">'
+    inner = f'\n <title id="svg-title">{escape(title)}</title>\n <desc id="svg-desc">{escape(desc)}</desc>'
+    text = text[:head.start()] + opening + inner + text[head.end():]
+    return text.encode("utf-8")
+
+
+def _page_pdf(model) -> tuple[bytes, tuple[float, float]]:
+    """The figure as a one-page PDF at its own size, and the A4 page size it goes on."""
+    raw = _save(_plain_letters(figure_of(model)), "pdf", {"Title": title_of(model), "Subject": description_of(model),
+                                          "Creator": "obsession-tracker", "CreationDate": None})
+    w, h = A4
+    return raw, ((w, h) if is_portrait(model) else (h, w))
+
+
+def fit_to_page(writer, page, size: tuple[float, float]) -> None:
+    """Scale a page's drawing to fill an A4 page within the margins, centred across, from the top.
+
+    The scaling wraps the drawing's content stream ('q cm ... Q') rather than rewriting it: pypdf's
+    add_transformation parses every operator, which took a third of a PDF's time.
+    """
+    from pypdf.generic import ArrayObject, DecodedStreamObject, NameObject, RectangleObject
+
+    fw, fh = float(page.mediabox.width), float(page.mediabox.height)
+    pw, ph = size
+    scale = min((pw - 2 * PAGE_MARGIN) / fw, (ph - 2 * PAGE_MARGIN) / fh)
+    tx = (pw - fw * scale) / 2
+    ty = ph - PAGE_MARGIN - fh * scale
+
+    def stream(text: str):
+        s = DecodedStreamObject()
+        s.set_data(text.encode("ascii"))
+        return writer._add_object(s)
+
+    contents = page[NameObject("/Contents")]
+    parts = list(contents) if isinstance(contents, ArrayObject) else [contents]
+    page[NameObject("/Contents")] = ArrayObject(
+        [stream(f"q {scale:.6f} 0 0 {scale:.6f} {tx:.4f} {ty:.4f} cm\n"), *parts, stream("\nQ\n")])
+    box = RectangleObject((0, 0, pw, ph))
+    page.mediabox = box
+    page.cropbox = box
+    page.trimbox = box
+
+
+def a4_page(model) -> tuple[bytes, tuple[float, float]]:
+    """The model's one-page PDF at its drawing's size, and the A4 size it goes on (see pdf_document)."""
+    return _page_pdf(model)
+
+
+def pdf_document(pages, *, title: str, subject: str, outline: list[tuple[str, int]] = ()) -> bytes:
+    """Pages from a4_page as one A4 PDF: title and subject (the alt text), English, the title shown by viewers."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import BooleanObject, DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    for raw, size in pages:
+        fit_to_page(writer, writer.add_page(PdfReader(io.BytesIO(raw)).pages[0]), size)
+    writer.add_metadata({"/Title": title, "/Subject": subject, "/Creator": "obsession-tracker"})
+    root = writer._root_object
+    root[NameObject("/Lang")] = TextStringObject(LANGUAGE)
+    root[NameObject("/ViewerPreferences")] = DictionaryObject(
+        {NameObject("/DisplayDocTitle"): BooleanObject(True)})
+    for name, index in outline:
+        writer.add_outline_item(name, index)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_pdf(model: Tracker | Breakdown | Curve) -> bytes:
+    """The image as a one-page A4 PDF: vector drawing, embedded DejaVu Sans, the alt text as its subject."""
+    return pdf_document([a4_page(model)], title=title_of(model), subject=description_of(model))
