@@ -1,6 +1,11 @@
 """The tracker (or a breakdown) as an Adaptive Card 1.5 in the message envelope a Teams Workflows webhook accepts.
 
-The figures are a native card Table, so the card is complete without any hosted image. Every piece
+The figures are native card Tables, so the card is complete without any hosted image. Laid out for
+the widths Teams gives a card (320 px on a phone, 450-500 px on a desktop), checked with Microsoft's
+renderer in tests/test_teams_renderer.py: a tracker is one small three-column table per obsession,
+a breakdown one three-column table, and figures keep their sign, digits and unit on one line (no-break
+spaces). Teams picks the colours: only `Default` passes 4.5:1 on every container style in both the
+light and the dark Teams themes, so better and worse show as arrow and word in bold, not as colour. Every piece
 of text that came from outside (area names, titles, the sender) goes in a RichTextBlock's TextRun,
 which Teams never reads as markdown, so it cannot make a link; a mention needs an `msteams.entities`
 entry, which this card never has.
@@ -12,13 +17,18 @@ import json
 from tracker.model import CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker
 
 from .formatting import (VERDICT_WORD, alt_text, arrow, breakdown_alt_text, illustrative_notice, number, percent,
-                         signed, title_parts, week_label)
+                         preheader, signed, subject, title_parts, week_label)
 
 CARD_VERSION = "1.5"
 MAX_BYTES = 28 * 1024        # Teams refuses larger messages
-# Adaptive Card colour names: Accent (blue) and Warning (amber) stay apart for red-green colour
-# blindness; the arrow and the word always go with the colour.
-CARD_COLOUR = {"better": "Accent", "worse": "Warning", "same": "Default", None: "Default"}
+NBSP = "\u00a0"              # keeps "-12.3 %", "4.4 %", "+0.6 pts" and "▼ -5" whole at any width
+LEGEND = "▲ up, ▼ down, ► no change; each change says whether it is better or worse."
+
+
+def ssml_text(text: str) -> str:
+    """Plain text made safe inside SSML (the card's `speak`): &, <, >, quotes as entities."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&apos;"))
 
 
 def _run(text: str, **style) -> dict:
@@ -34,16 +44,20 @@ def _cell(*items: dict) -> dict:
     return {"type": "TableCell", "items": list(items)}
 
 
-def _change(value, obsession, withheld: bool, verdict, pct: str = "") -> dict:
-    """'▼ -175 (-12.3 %) better' coloured by the verdict; only our own wording, so a TextBlock is safe."""
+def _whole(text: str) -> str:
+    """A figure with its unit kept on one line: '4.4 %' and '+0.6 pts' with a no-break space."""
+    return text.replace(" %", NBSP + "%").replace(" pts", NBSP + "pts")
+
+
+def _change(value, obsession, withheld: bool, verdict, pct: str = "", **props) -> dict:
+    """'▼ -175 (-12.3 %) better', in bold; only our own wording, so a TextBlock is safe."""
     if withheld:
-        return _text("c")
+        return _text("c", **props)
     if value is None:
-        return _text("–")
-    pct = f" ({pct} %)" if pct and pct not in ("c", "–", "n/a") else ""
-    word = VERDICT_WORD.get(verdict, "")
-    return _text(f"{arrow(value, obsession)} {signed(value, obsession, points=True)}{pct} {word}".rstrip(),
-                 color=CARD_COLOUR.get(verdict, "Default"), weight="Bolder")
+        return _text("–", **props)
+    pct = f" ({pct}{NBSP}%)" if pct and pct not in ("c", "–", "n/a") else ""
+    figure = f"{arrow(value, obsession)}{NBSP}{_whole(signed(value, obsession, points=True))}{pct}"
+    return _text(f"{figure} {VERDICT_WORD.get(verdict, '')}".rstrip(), **{"weight": "Bolder", **props})
 
 
 def _text(text: str, **props) -> dict:
@@ -51,24 +65,21 @@ def _text(text: str, **props) -> dict:
     return {"type": "TextBlock", "text": text, "wrap": True, **props}
 
 
-def _title(obsession) -> dict:
+def _title(obsession, **props) -> dict:
     before, verb, after = title_parts(obsession)
     runs = [_run(before)] if before else []
     if verb:
         runs.append(_run(verb, weight="Bolder"))
     runs.append(_run(after))
-    return _rich(*[r for r in runs if r["text"]])
+    return _rich(*[r for r in runs if r["text"]], **props)
 
 
-def _columns(widths: list[int]) -> list[dict]:
-    """The first column (names) to the left, the figures to the right."""
-    return [{"type": "TableColumnDefinition", "width": w,
-             **({"horizontalCellContentAlignment": "Right"} if i else {})} for i, w in enumerate(widths)]
-
-
-def _header_row(*names: str) -> dict:
-    return {"type": "TableRow", "style": "emphasis",
-            "cells": [_cell(_rich(_run(n, weight="Bolder"))) for n in names]}
+def _table(widths: list[int], heads: list[str], rows: list[dict], **props) -> dict:
+    """A table whose first column (names) is to the left and the figures to the right."""
+    columns = [{"type": "TableColumnDefinition", "width": w,
+                **({"horizontalCellContentAlignment": "Right"} if i else {})} for i, w in enumerate(widths)]
+    head = {"type": "TableRow", "style": "emphasis", "cells": [_cell(_rich(_run(n, weight="Bolder"))) for n in heads]}
+    return {"type": "Table", "columns": columns, "rows": [head, *rows], "firstRowAsHeader": True, **props}
 
 
 def _heading(title: str, week, notice: str | None) -> list[dict]:
@@ -85,24 +96,23 @@ def _tracker_body(t: Tracker) -> list[dict]:
     body = _heading(t.title, t.week, illustrative_notice(t.city) if t.illustrative else None)
     if t.area_kind == "cluster":
         body.append(_rich(_run(f"{t.area}, a cluster of {t.city}")))
-    rows = [_header_row("Obsession", "Latest", "Since last week", f"Since {label}")]
     for r in t.rows:
         o = r.obsession
         pct = percent(r.percent_change_since_baseline, o, PERCENT_BASELINE in r.withheld)
-        latest = number(r.latest, o, LATEST in r.withheld, unit=True)
-        rows.append({"type": "TableRow", "cells": [
-            _cell(_title(o)),
+        latest = _whole(number(r.latest, o, LATEST in r.withheld, unit=True))
+        since = "last week" if r.previous_is_adjacent or r.previous_week is None else week_label(r.previous_week)
+        body.append(_title(o, spacing="Large", separator=True))
+        if r.note:
+            body.append(_rich(_run(r.note[0].upper() + r.note[1:], isSubtle=True), spacing="None"))
+        figures = {"type": "TableRow", "cells": [
             _cell(_text(latest, weight="Bolder", size="Large")),
             _cell(_change(r.change_since_last_week, o, CHANGE_WEEK in r.withheld, r.verdict_since_last_week)),
             _cell(_change(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld, r.verdict_since_baseline, pct)),
-        ]})
-    body.append({"type": "Table", "columns": _columns([3, 1, 2, 2]), "rows": rows, "firstRowAsHeader": True})
-    for r in t.rows:
-        if r.note:
-            body.append(_rich(_run(f"{r.obsession.label}: {r.note}", isSubtle=True)))
+        ]}
+        body.append(_table([1, 1, 1], ["Latest", f"Since {since}", f"Since {label}"], [figures], spacing="Small"))
         if r.forecast:
             body.append(_rich(_run("Turn the curve: ", weight="Bolder"), _run(r.forecast.description)))
-    notes = ["▲ up, ▼ down, ► no change; blue is better, amber is worse."]
+    notes = [LEGEND]
     if any(r.withheld for r in t.rows):
         notes.append(f"c: withheld to protect small numbers (counts below {t.suppress_below}).")
     body.append(_rich(_run(" ".join(notes), size="Small", isSubtle=True), spacing="Medium"))
@@ -113,41 +123,39 @@ def _breakdown_body(b: Breakdown, compact: bool = False) -> list[dict]:
     o = b.obsession
     body = _heading(b.title, b.week, illustrative_notice(b.city.area) if b.illustrative else None)
     body.append(_title(o))
-    heads = ["Area", "Latest", "Since last week", f"Since {b.baseline_label}"]
-    widths = [3, 1, 2, 3]
-    if compact:  # many clusters: the week's change goes, so the card stays under Teams' size limit
-        del heads[2], widths[2]
-    rows = [_header_row(*heads)]
+    # Three columns fit a phone: the latest figure and the week's change share one (many clusters:
+    # the week's change goes, so the card stays under Teams' size limit).
+    heads = ["Area", "Latest" if compact else "Latest, on last week", f"Since {b.baseline_label}"]
 
     def line(r, name: str) -> dict:
         pct = percent(r.percent_change_since_baseline, o, PERCENT_BASELINE in r.withheld)
-        area = [_run(name, weight="Bolder" if r is b.city else "Default")]
+        area = [_run(name, weight="Bolder") if r is b.city else _run(name)]
         if r.lagging:
-            area.append(_run(" lagging", color="Warning", weight="Bolder"))
+            area.append(_run(" (lagging)", weight="Bolder"))
+        latest = [_text(_whole(number(r.latest, o, LATEST in r.withheld, unit=True)), weight="Bolder")]
+        if not compact:
+            latest.append(_change(r.change_since_last_week, o, CHANGE_WEEK in r.withheld, r.verdict_since_last_week,
+                                  weight="Default", spacing="None"))
         row = {"type": "TableRow", "cells": [
-            _cell(_rich(*area)),
-            _cell(_text(number(r.latest, o, LATEST in r.withheld, unit=True), weight="Bolder")),
-            _cell(_change(r.change_since_last_week, o, CHANGE_WEEK in r.withheld, r.verdict_since_last_week)),
+            _cell(_rich(*area)), _cell(*latest),
             _cell(_change(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld, r.verdict_since_baseline, pct)),
         ]}
-        if compact:
-            del row["cells"][2]
         if r is b.city:
             row["style"] = "accent"
         elif r.lagging:
             row["style"] = "warning"
         return row
 
-    rows.append(line(b.city, f"{b.city.area} (city)"))
+    rows = [line(b.city, f"{b.city.area} (city)")]
     rows += [line(r, f"{r.rank}. {r.area}" if r.rank else r.area) for r in b.rows]
-    body.append({"type": "Table", "columns": _columns(widths), "rows": rows, "firstRowAsHeader": True})
-    notes = [b.lagging_rule[0].upper() + b.lagging_rule[1:] + "."] + list(b.notes)
+    body.append(_table([4, 3, 3], heads, rows))
+    notes = [LEGEND, b.lagging_rule[0].upper() + b.lagging_rule[1:] + "."] + list(b.notes)
     body.append(_rich(_run(" ".join(notes), size="Small", isSubtle=True), spacing="Medium"))
     return body
 
 
 def render_card(model: Tracker | Breakdown, image_url: str | None = None, compact: bool = False) -> dict:
-    """The Adaptive Card alone (version 1.5)."""
+    """The Adaptive Card alone (version 1.5); `speak` reads every figure (the images' alt text)."""
     breakdown = isinstance(model, Breakdown)
     body = _breakdown_body(model, compact) if breakdown else _tracker_body(model)
     alt = breakdown_alt_text(model) if breakdown else alt_text(model)
@@ -155,11 +163,9 @@ def render_card(model: Tracker | Breakdown, image_url: str | None = None, compac
         body.append({"type": "Image", "url": image_url, "altText": alt, "size": "Stretch"})
     if model.sender:
         body.append(_rich(_run(f"From {model.sender}", size="Small", isSubtle=True)))
-    from .email import preheader, subject
-
     return {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "version": CARD_VERSION, "fallbackText": f"{subject(model)}. {preheader(model)}",
-            "speak": subject(model), "body": body}
+            "speak": ssml_text(alt), "body": body}
 
 
 def card_size(message: dict) -> int:
@@ -176,6 +182,10 @@ def render_teams(model: Tracker | Breakdown, image_url: str | None = None) -> di
     message = wrap(render_card(model, image_url))
     if card_size(message) > MAX_BYTES and isinstance(model, Breakdown):
         message = wrap(render_card(model, image_url, compact=True))
+    if card_size(message) > MAX_BYTES and isinstance(model, Breakdown) and image_url:
+        # Still too big with the image: the image keeps the full sentence as its alt text, and
+        # `speak` reads the headline (subject and preheader) rather than the same sentence twice.
+        message["attachments"][0]["content"]["speak"] = ssml_text(f"{subject(model)}. {preheader(model)}")
     size = card_size(message)
     if size > MAX_BYTES:
         raise ValueError(f"the Teams card is {size} bytes; Teams accepts at most {MAX_BYTES}")
