@@ -12,7 +12,10 @@ from tracker.errors import InputError, ValidationFailed
 
 from .validate import merge_checked
 
-FORMATS = ("long", "dfe-attendance")
+from .benchmark_import import PUBLISHED_FORMATS  # noqa: E402  (issue 12: published benchmarks and events)
+
+FORMATS = ("long", "dfe-attendance", "ssda903", "nccis", "school-sessions", *PUBLISHED_FORMATS)
+RECORD_FORMATS = ("ssda903", "nccis", "school-sessions")   # record-level files: counted, never stored
 SOURCE_MAX = 500   # the store's source column
 
 
@@ -32,22 +35,36 @@ def source_label(kind: str, paths) -> str:
 
 
 def load_files(paths, config: Config, fmt: str = "long", la: str | None = None, sheet: str | None = None,
-               today: date | None = None) -> Loaded:
-    """Read and check every file; ValidationFailed (naming every problem in every file) when any has one."""
+               today: date | None = None, obsession: str | None = None, start: date | None = None,
+               as_of: date | None = None, lookups=None) -> Loaded:
+    """Read and check every file; ValidationFailed (naming every problem in every file) when any has one.
+
+    `obsession`, `start` and `as_of` are for the record-level formats (--obsession, --from, --as-of);
+    `lookups` (data_sources.lookups.Lookups) replaces the configuration's [lookups] when given.
+    """
     from .dfe_attendance import read_dfe
     from .long_format import read_long
 
     if fmt not in FORMATS:
-        raise InputError(f'--format {fmt}: not a known format; use "long" or "dfe-attendance"')
+        raise InputError(f'--format {fmt}: not a known format; use one of {", ".join(FORMATS)}')
     if la and fmt != "dfe-attendance":
-        raise InputError("--la is only for --format dfe-attendance; leave it out for the long format")
+        raise InputError("--la is only for --format dfe-attendance; leave it out for the other formats")
+    _check_record_options(fmt, obsession=obsession, start=start, as_of=as_of)
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("no file given; name at least one file to import")
+    if fmt == "ssda903" and len(paths) > 1:
+        raise InputError("--format ssda903 reads one episodes file (a child's episodes must be counted together); "
+                         "import one file")
     parts = []
     for p in paths:
-        parts.append(read_dfe(p, config, la=la, today=today) if fmt == "dfe-attendance"
-                     else read_long(p, config, sheet=sheet, today=today))
+        if fmt == "dfe-attendance":
+            parts.append(read_dfe(p, config, la=la, today=today))
+        elif fmt == "long":
+            parts.append(read_long(p, config, sheet=sheet, today=today))
+        else:
+            parts.append(_read_records(fmt, p, config, sheet=sheet, today=today, obsession=obsession,
+                                       start=start, as_of=as_of, lookups=lookups))
     kind = "import" if fmt == "long" else fmt
     frame, problems, notes = merge_checked(parts, [source_label(kind, [p]) for p in paths])
     if problems:
@@ -57,9 +74,49 @@ def load_files(paths, config: Config, fmt: str = "long", la: str | None = None, 
     return Loaded(frame, source_label(kind, paths), notes)
 
 
+_RECORD_OPTIONS = {"ssda903": ("obsession", "start", "as_of"), "nccis": ("obsession", "as_of")}
+_FLAGS = {"obsession": "--obsession", "start": "--from", "as_of": "--as-of"}
+
+
+def _check_record_options(fmt: str, **given) -> None:
+    for name, value in given.items():
+        if value is not None and name not in _RECORD_OPTIONS.get(fmt, ()):
+            users = " or ".join(f for f, opts in _RECORD_OPTIONS.items() if name in opts)
+            raise InputError(f"{_FLAGS[name]} is only for --format {users}; leave it out for --format {fmt}")
+
+
+def _read_records(fmt: str, path: Path, config: Config, **options):
+    """One record-level file, counted into checked figures."""
+    if fmt == "ssda903":
+        from .ssda903 import read_ssda903
+
+        return read_ssda903(path, config, **options)
+    options.pop("start", None)
+    if fmt == "nccis":
+        from .nccis import read_nccis
+
+        return read_nccis(path, config, **options)
+    from .school_sessions import read_school_sessions
+
+    options.pop("obsession", None)
+    options.pop("as_of", None)
+    return read_school_sessions(path, config, **options)
+
+
 def import_files(store, paths, config: Config, fmt: str = "long", la: str | None = None,
-                 sheet: str | None = None, today: date | None = None):
-    """Check every file, then save all their figures in one transaction; returns (LoadSummary, notes)."""
-    loaded = load_files(paths, config, fmt=fmt, la=la, sheet=sheet, today=today)
+                 sheet: str | None = None, today: date | None = None, **record_options):
+    """Check every file, then save all their figures in one transaction; returns (LoadSummary, notes).
+
+    `record_options` (obsession, start, as_of, lookups) are for the record-level formats.
+    """
+    if fmt in PUBLISHED_FORMATS:
+        from .benchmark_import import import_published
+
+        return import_published(store, paths, config, fmt, la=la)
+    loaded = load_files(paths, config, fmt=fmt, la=la, sheet=sheet, today=today, **record_options)
     summary = store.save_figures(loaded.frame, loaded.source)
+    if fmt == "dfe-attendance":   # England and the region become areas every command knows
+        from .benchmark_import import record_comparators
+
+        record_comparators(store, loaded.frame, config, loaded.source)
     return summary, loaded.notes
