@@ -11,6 +11,8 @@ def weekly_job(ctx, week=None, out=sys.stdout) -> int:
     """Run this week's delivery (into the outbox where a channel has no credentials) and say where it went."""
     from pathlib import Path
 
+    from .channels import CHANNELS
+    from .channels.outbox import IMAGE
     from .weekly import run_weekly
 
     code = run_weekly(ctx, week=week, out=out)
@@ -19,17 +21,16 @@ def weekly_job(ctx, week=None, out=sys.stdout) -> int:
     if weeks:
         latest = weeks[-1]
         folders = sorted(p for p in latest.iterdir() if p.is_dir())
-        counts = {"email (.eml)": "*.eml", "Slack (slack-*.json)": "slack-*.json",
-                  "Teams (teams-*.json)": "teams-*.json", "images (tracker.png)": "tracker.png"}
+        counts = dict([p.outbox_files for p in CHANNELS] + [(f"images ({IMAGE})", IMAGE)])
         made = {k: sum(1 for f in folders for _ in f.glob(pat)) for k, pat in counts.items()}
         print(f"Outbox: {latest}/ has {len(folders)} subscription folders: "
               + ", ".join(f"{n} {k}" for k, n in made.items() if n), file=out)
         if folders:
             subs = [s.name for s in ctx.config.subscriptions]
-            from .context import slug
+            from renderers.paths import slug
             first = next((f for f in folders if subs and f.name == slug(subs[0])), folders[0])
             print(f"  e.g. {first}/: " + ", ".join(sorted(p.name for p in first.iterdir())[:6]), file=out)
-        print("  Open an .eml in a mail client; paste a slack-*.json into Slack's Block Kit Builder.", file=out)
+        print("  " + "; ".join(p.outbox_hint for p in CHANNELS if p.outbox_hint) + ".", file=out)
     return code
 
 

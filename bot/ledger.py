@@ -172,18 +172,37 @@ class Ledger:
         create_tables(engine, [deliveries_table, overrides_table, unsubscribes_table])
         return cls(engine, claimer)
 
+    @classmethod
+    def read_only(cls, engine) -> "Ledger":
+        """The ledger on another's engine (the store's), to read without creating anything: a dry run.
+
+        Its tables may not exist yet, and then it reads as empty; close() leaves the engine alone.
+        """
+        ledger = cls(engine)
+        ledger._owns_engine = ledger._creates = False
+        return ledger
+
     def close(self) -> None:
         """Release the ledger's connections."""
         if self._marker is not None:
             self._marker[0].close()
             self._marker = None
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
 
     def __init__(self, engine, claimer: str | None = None):
         self.engine = engine
         self.me = claimer or new_claimer()
         self.t = deliveries_table
         self._marker = None     # (connection, statement) for mark_sent, made on first use
+        self._owns_engine = True
+        self._creates = True     # opened with its tables created (read_only: perhaps none yet)
+
+    def _has(self, table: Table) -> bool:
+        """Whether a table of the ledger is there to read."""
+        from sqlalchemy import inspect
+
+        return self._creates or table.name in inspect(self.engine).get_table_names()
 
     def ensure(self, week: date, keys: list[Key]) -> None:
         """Add a pending row for every key that has none (concurrent runs may add the same ones)."""
@@ -221,6 +240,15 @@ class Ledger:
             return [Row(r.id, r.week_commencing, r.subscription, r.channel, r.recipient, r.status,
                         r.attempts, r.generation, r.last_error, _aware(r.sent_at), r.claimed_by)
                     for r in conn.execute(q)]
+
+    def sent_keys(self, week: date) -> set[tuple[str, str, str]]:
+        """(subscription, channel, recipient) of the week's rows already sent."""
+        t = self.t
+        if not self._has(t):
+            return set()
+        q = select(t.c.subscription, t.c.channel, t.c.recipient).where(t.c.week_commencing == week, t.c.status == SENT)
+        with self.engine.connect() as conn:
+            return {tuple(r) for r in conn.execute(q)}
 
     def reopen(self, week: date, keys: list[Key]) -> int:
         """--force: make sent or failed rows for these keys pending again; the number reopened."""
@@ -308,6 +336,8 @@ class Ledger:
     def unsubscribed(self) -> set[tuple[str, str]]:
         """(subscription, address) of everyone who unsubscribed."""
         u = unsubscribes_table
+        if not self._has(u):
+            return set()
         with self.engine.connect() as conn:
             return {(s, a) for s, a in conn.execute(select(u.c.subscription, u.c.address))}
 

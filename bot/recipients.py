@@ -1,22 +1,20 @@
 """Who gets what: each subscription's checked recipients by channel, less those who unsubscribed."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tracker.errors import ConfigError, unknown
+from tracker.errors import unknown
 
 from .unsubscribe import without_unsubscribed
 
 
 @dataclass
 class Target:
-    """One subscription's recipients, by channel."""
+    """One subscription's recipients, by channel kind (one entry per plugin in bot.channels.CHANNELS)."""
 
     subscription: object
-    emails: list[str]
-    slack: list[str]
-    teams: list[str]
+    recipients: dict[str, list[str]]
 
 
 def select_subscriptions(config, name: str | None) -> list:
@@ -31,46 +29,26 @@ def select_subscriptions(config, name: str | None) -> list:
 
 def targets(config, subs) -> list[Target]:
     """Every subscription's recipients, checked before anything is sent (ConfigError names the entry)."""
-    from .channels.email import check_address, read_email_file, recipients
+    from .channels import CHANNELS
 
     base = Path(config.path).parent if Path(config.path).is_file() else Path.cwd()
-    out = []
-    for s in subs:
-        where = f"{config.path}: subscription {s.name!r}"
-        emails = [check_address(a, f"{where}: email") for a in s.email]
-        if s.email_file:
-            emails += read_email_file(s.email_file, base)
-        for url in s.teams_webhooks:
-            if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
-                raise ConfigError(f"{where}: teams_webhooks: each must be an https:// Workflows URL")
-        out.append(Target(s, recipients(emails), list(dict.fromkeys(s.slack_channels)),
-                          list(dict.fromkeys(s.teams_webhooks))))
-    return out
+    return [Target(s, {p.kind: p.recipients_of(s, f"{config.path}: subscription {s.name!r}", base) for p in CHANNELS})
+            for s in subs]
 
 
 def drop_unsubscribed(plan: list[Target], unsubscribed: set, out) -> list[Target]:
-    """The plan less the email addresses that unsubscribed from each subscription (said in the log)."""
-    from dataclasses import replace
-
+    """The plan less the addresses that unsubscribed from each subscription (said in the log)."""
+    from .channels import CHANNELS
 
     kept = []
     for t in plan:
-        emails = without_unsubscribed(t.emails, t.subscription.name, unsubscribed)
-        if len(emails) != len(t.emails):
-            print(f"{t.subscription.name}: {len(t.emails) - len(emails)} address(es) unsubscribed, not sent to",
-                  file=out, flush=True)
-        kept.append(replace(t, emails=emails))
+        got = dict(t.recipients)
+        for p in CHANNELS:
+            if not p.unsubscribable:
+                continue
+            got[p.kind] = without_unsubscribed(t.recipients[p.kind], t.subscription.name, unsubscribed)
+            gone = len(t.recipients[p.kind]) - len(got[p.kind])
+            if gone:
+                print(f"{t.subscription.name}: {gone} address(es) unsubscribed, not sent to", file=out, flush=True)
+        kept.append(replace(t, recipients=got))
     return kept
-
-
-def unsubscribed_read_only(ctx) -> set:
-    """(subscription, address) pairs that unsubscribed, read without creating anything."""
-    from sqlalchemy import inspect, select
-
-    from .ledger import unsubscribes_table as u
-
-    engine = ctx.store.engine
-    if "unsubscribes" not in inspect(engine).get_table_names():
-        return set()
-    with engine.connect() as conn:
-        return {(s, a) for s, a in conn.execute(select(u.c.subscription, u.c.address))}

@@ -16,11 +16,13 @@ from pathlib import Path
 
 from tracker.errors import ConfigError, HeldByQualityGate
 
-from .channels.base import ChannelError, Delivery
+from .channels import CHANNELS, by_kind
+from .channels.base import ChannelError, ChannelPlugin, Delivery, PlanContext
 from .ledger import SENT, Key
-from .recipients import Target, drop_unsubscribed, select_subscriptions, targets, unsubscribed_read_only
+from .recipients import Target, drop_unsubscribed, select_subscriptions, targets
 
 HOLD = "quality-hold"        # the ledger's subscription name for the owners' notice of a held week
+OWNERS = "owners"            # the summary's line for that notice, which goes by email
 CLAIM_CHUNK = 200
 
 
@@ -50,7 +52,7 @@ class Summary:
     def lines(self) -> list[str]:
         """The summary for the operator."""
         out = [f"Week commencing {self.week:%Y-%m-%d}:"]
-        for kind in ("email", "slack", "teams", "owners"):
+        for kind in [p.kind for p in CHANNELS] + [OWNERS]:
             parts = []
             for word, c in (("sent", self.sent), ("already sent", self.already), ("failed", self.failed),
                             ("being sent by another run", self.elsewhere), ("written to the outbox", self.outbox)):
@@ -88,33 +90,21 @@ class Run:
         self.week, self.out, self.err = week, out, err
         self.summary = Summary(week)
         self.channels: dict[str, object] = {}
-        self.dead: dict[str, str] = {}          # channel kind -> fatal error of this run
+        self.dead: dict[str, str] = {}          # summary kind -> fatal error of this run
 
     # -- channels -------------------------------------------------------------------------------------
-    def real(self, kind: str) -> bool:
-        """Whether this kind of channel has credentials (else it goes to the outbox)."""
-        if kind in ("email", "owners"):
-            return bool(self.settings.smtp_host)
-        if kind == "slack":
-            return bool(self.settings.slack_bot_token)
-        return True
+    @staticmethod
+    def plugin(kind: str) -> ChannelPlugin:
+        """The plugin behind a summary kind (the owners' notice goes by email)."""
+        return by_kind("email" if kind == OWNERS else kind)
 
     def channel(self, kind: str):
         """The one open channel of a kind for the whole run."""
-        key = "email" if kind == "owners" else kind
-        if key not in self.channels:
-            if key == "email":
-                from .channels.email import EmailChannel
-                ch = EmailChannel(self.settings)
-            elif key == "slack":
-                from .channels.slack import SlackChannel
-                ch = SlackChannel(self.settings)
-            else:
-                from .channels.teams import TeamsChannel
-                ch = TeamsChannel(**getattr(self.ctx, "teams_options", {}))
-            self.channels[key] = ch
+        plugin = self.plugin(kind)
+        if plugin.kind not in self.channels:
+            ch = self.channels[plugin.kind] = plugin.channel(self.settings, self.ctx)
             ch.open()
-        return self.channels[key]
+        return self.channels[plugin.kind]
 
     def close(self) -> None:
         """Close every channel opened."""
@@ -127,7 +117,7 @@ class Run:
         self.summary.errors[message].append(label)
 
     def deliver(self, ledger, items: list[tuple[str, Key, callable]], progress) -> None:
-        """Send each (kind, key, make_delivery) through the ledger: claim, send, mark."""
+        """Send each (kind, key, make: generation -> Delivery) through the ledger: claim, send, mark."""
         rows = {(r.subscription, r.channel, r.recipient): r for r in ledger.rows(self.week)}
         todo = []
         for kind, key, make in items:
@@ -160,7 +150,7 @@ class Run:
                         continue
                     delivery = None
                     try:
-                        delivery = make(row)
+                        delivery = make(row.generation)
                         self.channel(kind).send(delivery)
                     except ChannelError as e:
                         if e.fatal:
@@ -187,7 +177,7 @@ class Run:
         """Write deliveries of one kind into a subscription's outbox folder."""
         from .channels.outbox import OutboxChannel
 
-        ch = OutboxChannel(kind if kind != "owners" else "email", folder)
+        ch = OutboxChannel(self.plugin(kind), folder)
         ch.open()
         for d in deliveries:
             ch.send(d)
@@ -225,33 +215,27 @@ def _hold_text(config, week, result, reason_hint: str) -> str:
 
 def _notify_owners(run: Run, ledger, result, progress_stream) -> None:
     """Tell the [quality] owners what held the week (once per week and owner, through the ledger)."""
-    from bot.outbox import outbox_folder
-
-    from .channels.email import build_notice_template, build_payload, check_address, message_id
+    from .channels.email import EMAIL, check_address
+    from .channels.outbox import outbox_folder
+    from .progress import Progress
 
     config, settings, week = run.config, run.settings, run.week
     owners = [check_address(a, f"{config.path}: [quality] owners_email") for a in config.quality.owners_email]
     if not owners:
         _log(run.err, "nobody was told: [quality] owners_email is empty; add the performance team's address")
         return
-    t = build_notice_template(f"HELD: obsessions tracker, week commencing {week:%d %B %Y} "
-                              f"({len(result.problems)} problem{'s' if len(result.problems) != 1 else ''})",
-                              _hold_text(config, week, result, "figures checked by hand: <why>"),
-                              key=HOLD, sender=settings.mail_from, from_name=config.sender)
-
-    def make(row_or_addr):
-        addr = row_or_addr if isinstance(row_or_addr, str) else row_or_addr.recipient
-        gen = 0 if isinstance(row_or_addr, str) else row_or_addr.generation
-        return Delivery(addr, addr, build_payload(t, addr, message_id(week, HOLD, addr, gen, t.domain)))
-
-    from .progress import Progress
+    pc = PlanContext(week, settings, config, image_url=lambda area: None, signer=None)   # a notice needs neither
+    planned = EMAIL.plan_notice(pc, HOLD,
+                                f"HELD: obsessions tracker, week commencing {week:%d %B %Y} "
+                                f"({len(result.problems)} problem{'s' if len(result.problems) != 1 else ''})",
+                                _hold_text(config, week, result, "figures checked by hand: <why>"), owners)
     progress = Progress(len(owners), "telling the owners", progress_stream)
-    if run.real("owners"):
-        keys = [Key(HOLD, "email", a.lower()) for a in owners]
+    if EMAIL.configured(settings):
+        keys = [Key(HOLD, EMAIL.kind, p.recipient) for p in planned]
         ledger.ensure(week, keys)
-        run.deliver(ledger, [("owners", k, make) for k in keys], progress)
+        run.deliver(ledger, [(OWNERS, k, p.make) for k, p in zip(keys, planned)], progress)
     else:
-        run.to_outbox(outbox_folder(settings.outbox_dir, week, HOLD), "owners", [make(a) for a in owners], progress)
+        run.to_outbox(outbox_folder(settings.outbox_dir, week, HOLD), OWNERS, [p.make(0) for p in planned], progress)
     progress.close()
 
 
@@ -280,11 +264,11 @@ def run_weekly(ctx, *, week: date | None = None, subscription: str | None = None
         _log(err, f"note: {note}")
     run = Run(ctx, week, out, err)
 
-    if dry_run:
-        return _dry_run(run, drop_unsubscribed(plan, unsubscribed_read_only(ctx), out), result, figures,
-                        override_hold)
-
     from .ledger import Ledger
+
+    if dry_run:
+        peek = Ledger.read_only(ctx.store.engine)
+        return _dry_run(run, drop_unsubscribed(plan, peek.unsubscribed(), out), result, figures, override_hold, peek)
 
     ledger = Ledger.open(ctx.settings.database_url)
     try:
@@ -314,19 +298,13 @@ def run_weekly(ctx, *, week: date | None = None, subscription: str | None = None
 
 
 def _deliver_all(run: Run, ledger, plan: list[Target], figures, force: bool) -> None:
-    """Render once per area, then deliver every target's email, Slack and Teams."""
-    from bot.outbox import outbox_folder, write_file
-
-    from .channels import email as em
-    from .channels import slack as sl
-    from .channels import teams as tm
+    """Render once per area, then deliver every target's recipients on every channel (bot.channels.CHANNELS)."""
+    from .channels.outbox import IMAGE, outbox_folder, write_file
     from .progress import Progress
 
-    settings, config, week = run.settings, run.config, run.week
+    settings, week = run.settings, run.week
     models = _models(run.ctx, figures, week, [t.subscription.area for t in plan], run.err)
-    image_url = _image_url_for(settings, week)
-    signer = _signer(settings)
-    unsubscribe = (config.quality.owners_email[0] if config.quality.owners_email else settings.mail_from)
+    pc = PlanContext(week, settings, run.config, _image_url_for(settings, week), _signer(settings))
 
     ledgered: list[tuple[str, Key, callable]] = []
     outboxed: list[tuple[Path, str, list[Delivery]]] = []
@@ -334,46 +312,17 @@ def _deliver_all(run: Run, ledger, plan: list[Target], figures, force: bool) -> 
     for t in plan:
         sub = t.subscription
         model, png = models[sub.area]
-
-        def folder_for(sub=sub, png=png):
-            folder = outbox_folder(settings.outbox_dir, week, sub.name)
-            images[folder] = png
-            return folder
-
-        if t.emails:
-            tpl = em.build_template(model, png, subscription=sub.name, sender=settings.mail_from,
-                                    from_name=config.sender, public_base_url=settings.public_base_url,
-                                    unsubscribe_address=unsubscribe)
-
-            def make_mail(row, tpl=tpl, sub=sub):
-                addr = row if isinstance(row, str) else row.recipient
-                gen = 0 if isinstance(row, str) else row.generation
-                mid = em.message_id(week, sub.name, addr, gen, tpl.domain)
-                return Delivery(addr, addr, em.build_payload(tpl, addr, mid, em.unsubscribe_link(tpl, addr, signer)))
-
-            if run.real("email"):
-                ledgered += [("email", Key(sub.name, "email", a.lower()), make_mail) for a in t.emails]
-            else:
-                outboxed.append((folder_for(), "email", [make_mail(a) for a in t.emails]))
-        if t.slack:
-            posts = {c: sl.build_payload(model, png, c) for c in t.slack}
-            if run.real("slack"):
-                ledgered += [("slack", Key(sub.name, "slack", c),
-                              lambda row, p=posts[c]: Delivery(p.channel, f"Slack {p.channel}", p)) for c in t.slack]
-            else:
-                outboxed.append((folder_for(), "slack", [Delivery(c, c, p) for c, p in posts.items()]))
-        if t.teams:
-            card = tm.build_payload(model, image_url(sub.area))
-            real = [(n, u) for n, u in enumerate(t.teams, 1) if not tm.is_placeholder(u)]
-            fake = [(n, u) for n, u in enumerate(t.teams, 1) if tm.is_placeholder(u)]
-            ledgered += [("teams", Key(sub.name, "teams", tm.webhook_key(u)),
-                          lambda row, n=n, u=u, card=card: Delivery(tm.webhook_key(u), tm.webhook_label(n, u),
-                                                                    tm.TeamsPost(u, n, card))) for n, u in real]
-            if fake:
-                outboxed.append((folder_for(), "teams", [Delivery(tm.webhook_key(u), tm.webhook_label(n, u),
-                                                                  tm.TeamsPost(u, n, card)) for n, u in fake]))
+        for plugin in CHANNELS:
+            recipients = t.recipients[plugin.kind]
+            planned = plugin.plan(pc, sub, recipients, model, png) if recipients else []
+            ledgered += [(plugin.kind, Key(sub.name, plugin.kind, p.recipient), p.make) for p in planned if not p.outbox]
+            boxed = [p.make(0) for p in planned if p.outbox]
+            if boxed:
+                folder = outbox_folder(settings.outbox_dir, week, sub.name)
+                images[folder] = png
+                outboxed.append((folder, plugin.kind, boxed))
     for folder, png in images.items():
-        write_file(folder, "tracker.png", png)
+        write_file(folder, IMAGE, png)
 
     total = len(ledgered) + sum(len(d) for _, _, d in outboxed)
     progress = Progress(total, "delivering", run.err)
@@ -395,22 +344,22 @@ def _image_url_for(settings, week):
     """area -> the archive's (signed) image URL, when PUBLIC_BASE_URL is set."""
     if not settings.public_base_url:
         return lambda area: None
-    from bot.urls import public_url, tracker_path
+    from renderers.paths import tracker_path
+
+    from .urls import public_url
 
     return lambda area: public_url(settings, tracker_path(week, area, ".png"), sign=True)
 
 
 def _signer(settings):
-    from bot.urls import signature, signing_key
+    from .urls import signature, signing_key
 
     key = signing_key(settings)
     return (lambda path: signature(key, path)) if key else None
 
 
-def _dry_run(run: Run, plan: list[Target], result, figures, override_hold) -> int:
-    """Render everything and say what would be sent to whom; send nothing, touch no ledger."""
-    from .channels import teams as tm
-
+def _dry_run(run: Run, plan: list[Target], result, figures, override_hold, ledger) -> int:
+    """Render everything and say what would be sent to whom; send nothing, change no ledger."""
     out, week, settings = run.out, run.week, run.settings
     models = _models(run.ctx, figures, week, [t.subscription.area for t in plan], run.err)
     _log(out, f"Dry run for the week commencing {week:%Y-%m-%d}: nothing is sent, the ledger is untouched, "
@@ -426,37 +375,13 @@ def _dry_run(run: Run, plan: list[Target], result, figures, override_hold) -> in
             _log(out, f"A real run would send nothing except a notice to {owners}, and exit 3.")
             return 3
         _log(out, f"--override-hold given ({override_hold!r}): a real run would send anyway.")
-    sent = _sent_keys(run.ctx, week)
-    how = {"email": f"by SMTP via {settings.smtp_host}" if settings.smtp_host else f"into {settings.outbox_dir}/ (no SMTP_HOST)",
-           "slack": "to Slack" if settings.slack_bot_token else f"into {settings.outbox_dir}/ (no SLACK_BOT_TOKEN)"}
+    sent = ledger.sent_keys(week)
     for t in plan:
         sub = t.subscription
         _log(out, f"{sub.name} ({sub.area}):")
-        if t.emails:
-            done = sum(1 for a in t.emails if (sub.name, "email", a.lower()) in sent)
-            shown = ", ".join(t.emails[:3]) + (f" and {len(t.emails) - 3} more" if len(t.emails) > 3 else "")
-            _log(out, f"  email {how['email']}: {len(t.emails)} recipient(s): {shown}"
-                      + (f" ({done} already sent)" if done else ""))
-        for c in t.slack:
-            _log(out, f"  slack {how['slack']}: channel {c}" + (" (already sent)" if (sub.name, "slack", c) in sent else ""))
-        for n, u in enumerate(t.teams, 1):
-            where = f"into {settings.outbox_dir}/ (example URL)" if tm.is_placeholder(u) else "by POST"
-            done = (sub.name, "teams", tm.webhook_key(u)) in sent
-            _log(out, f"  teams {where}: {tm.webhook_label(n, u)}" + (" (already sent)" if done else ""))
-        if not (t.emails or t.slack or t.teams):
+        for plugin in CHANNELS:
+            for line in plugin.dry_run_lines(settings, sub.name, t.recipients[plugin.kind], sent):
+                _log(out, f"  {line}")
+        if not any(t.recipients.values()):
             _log(out, "  no recipients")
     return 0
-
-
-def _sent_keys(ctx, week) -> set:
-    """(subscription, channel, recipient) of rows already sent, read without changing anything."""
-    from sqlalchemy import inspect, select
-
-    from .ledger import deliveries_table as t
-
-    engine = ctx.store.engine
-    if "deliveries" not in inspect(engine).get_table_names():
-        return set()
-    with engine.connect() as conn:
-        q = select(t.c.subscription, t.c.channel, t.c.recipient).where(t.c.week_commencing == week, t.c.status == SENT)
-        return {tuple(r) for r in conn.execute(q)}

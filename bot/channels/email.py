@@ -23,7 +23,8 @@ from urllib.parse import quote, urlencode
 
 from tracker.errors import ConfigError
 
-from .base import ChannelError, Delivery
+from .base import ChannelError, ChannelPlugin, Delivery, PlanContext, Planned
+from .outbox import safe_name, write_file
 
 # An address without display name or comments: what a subscription lists, and all a header gets.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -83,7 +84,7 @@ class MailTemplate:
 
 def list_id(subscription: str, domain: str) -> str:
     """The List-Id of a subscription: 'city.tracker.example.gov.uk' (RFC 2919)."""
-    from bot.context import slug
+    from renderers.paths import slug
 
     return f"{slug(subscription)}.tracker.{domain}"
 
@@ -270,3 +271,77 @@ class EmailChannel:
                 except OSError:
                     pass
             self.conn = None
+
+
+class EmailPlugin(ChannelPlugin):
+    """Email: a subscription's `email` addresses and `email_file` list, sent over SMTP_HOST."""
+
+    kind = "email"
+    outbox_files = ("email (.eml)", "*.eml")
+    outbox_hint = "Open an .eml in a mail client"
+    unsubscribable = True
+
+    def recipients_of(self, sub, where: str, base_dir: Path) -> list[str]:
+        """The subscription's addresses and those in its email_file, checked, each once ignoring case."""
+        emails = [check_address(a, f"{where}: email") for a in sub.email]
+        if sub.email_file:
+            emails += read_email_file(sub.email_file, base_dir)
+        return recipients(emails)
+
+    def configured(self, settings) -> bool:
+        """Sent by SMTP when SMTP_HOST is set."""
+        return bool(settings.smtp_host)
+
+    def channel(self, settings, ctx) -> EmailChannel:
+        """One SMTP connection for the run."""
+        return EmailChannel(settings)
+
+    def plan(self, pc: PlanContext, sub, addresses: list[str], model, png: bytes) -> list[Planned]:
+        """The subscription's message rendered once, then one copy per address."""
+        settings, config = pc.settings, pc.config
+        owners = config.quality.owners_email
+        tpl = build_template(model, png, subscription=sub.name, sender=settings.mail_from, from_name=config.sender,
+                             public_base_url=settings.public_base_url,
+                             unsubscribe_address=owners[0] if owners else settings.mail_from)
+
+        def make(addr: str):
+            def build(generation: int) -> Delivery:
+                mid = message_id(pc.week, sub.name, addr, generation, tpl.domain)
+                return Delivery(addr, addr, build_payload(tpl, addr, mid, unsubscribe_link(tpl, addr, pc.signer)))
+            return build
+
+        return self.copies(pc, addresses, make)
+
+    def plan_notice(self, pc: PlanContext, key: str, subject: str, text: str, addresses: list[str]) -> list[Planned]:
+        """A plain-text notice (e.g. to the owners, about a held week), ledgered under the name `key`."""
+        tpl = build_notice_template(subject, text, key=key, sender=pc.settings.mail_from, from_name=pc.config.sender)
+
+        def make(addr: str):
+            return lambda generation: Delivery(addr, addr, build_payload(
+                tpl, addr, message_id(pc.week, key, addr, generation, tpl.domain)))
+
+        return self.copies(pc, addresses, make)
+
+    def copies(self, pc: PlanContext, addresses: list[str], make) -> list[Planned]:
+        """One Planned per address: sent to the address as the ledger keeps it (lower case), or, without
+        SMTP_HOST, written to the outbox as listed."""
+        if self.configured(pc.settings):
+            return [Planned(a.lower(), make(a.lower())) for a in addresses]
+        return [Planned(a.lower(), make(a), outbox=True) for a in addresses]
+
+    def dry_run_lines(self, settings, subscription: str, addresses: list[str], sent: set) -> list[str]:
+        """One line: how, how many, the first three addresses, and how many were already sent."""
+        if not addresses:
+            return []
+        how = (f"by SMTP via {settings.smtp_host}" if settings.smtp_host
+               else f"into {settings.outbox_dir}/ (no SMTP_HOST)")
+        done = sum(1 for a in addresses if (subscription, self.kind, a.lower()) in sent)
+        shown = ", ".join(addresses[:3]) + (f" and {len(addresses) - 3} more" if len(addresses) > 3 else "")
+        return [f"email {how}: {len(addresses)} recipient(s): {shown}" + (f" ({done} already sent)" if done else "")]
+
+    def outbox_write(self, folder: Path, delivery: Delivery) -> Path:
+        """<address>.eml, the message as it would have been sent."""
+        return write_file(folder, f"{safe_name(delivery.recipient)}.eml", delivery.payload)
+
+
+EMAIL = EmailPlugin()

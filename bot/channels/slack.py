@@ -5,9 +5,12 @@ SLACK_API_URL points the client at another API base (GovSlack, or a test server)
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
-from .base import ChannelError, Delivery
+from .base import ChannelError, ChannelPlugin, Delivery, PlanContext, Planned
+from .outbox import safe_name, write_file
 
 DEFAULT_API_URL = "https://slack.com/api/"
 
@@ -125,3 +128,47 @@ class SlackChannel:
     def close(self) -> None:
         """Nothing to release (the client opens a connection per call)."""
         self.client = None
+
+
+class SlackPlugin(ChannelPlugin):
+    """Slack: a subscription's `slack_channels`, posted with SLACK_BOT_TOKEN."""
+
+    kind = "slack"
+    outbox_files = ("Slack (slack-*.json)", "slack-*.json")
+    outbox_hint = "paste a slack-*.json into Slack's Block Kit Builder"
+
+    def recipients_of(self, sub, where: str, base_dir: Path) -> list[str]:
+        """The channel ids, each once."""
+        return list(dict.fromkeys(sub.slack_channels))
+
+    def configured(self, settings) -> bool:
+        """Posted to Slack when SLACK_BOT_TOKEN is set."""
+        return bool(settings.slack_bot_token)
+
+    def channel(self, settings, ctx) -> SlackChannel:
+        """One WebClient for the run."""
+        return SlackChannel(settings)
+
+    def plan(self, pc: PlanContext, sub, channels: list[str], model, png: bytes) -> list[Planned]:
+        """One post per channel: the image and the Block Kit message."""
+        outbox = not self.configured(pc.settings)
+        posts = [build_payload(model, png, c) for c in channels]
+        return [Planned(p.channel, lambda generation, p=p: Delivery(p.channel, f"Slack {p.channel}", p), outbox)
+                for p in posts]
+
+    def dry_run_lines(self, settings, subscription: str, channels: list[str], sent: set) -> list[str]:
+        """One line per channel."""
+        how = "to Slack" if settings.slack_bot_token else f"into {settings.outbox_dir}/ (no SLACK_BOT_TOKEN)"
+        return [f"slack {how}: channel {c}" + (" (already sent)" if (subscription, self.kind, c) in sent else "")
+                for c in channels]
+
+    def outbox_write(self, folder: Path, delivery: Delivery) -> Path:
+        """slack-<channel>.json (the chat.postMessage body), and the image beside it once."""
+        p: SlackPost = delivery.payload
+        path = write_file(folder, f"slack-{safe_name(p.channel)}.json", json.dumps(p.message, indent=2) + "\n")
+        if not (folder / p.filename).exists():
+            write_file(folder, p.filename, p.png)
+        return path
+
+
+SLACK = SlackPlugin()

@@ -12,9 +12,13 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from .base import ChannelError, Delivery
+from tracker.errors import ConfigError
+
+from .base import ChannelError, ChannelPlugin, Delivery, PlanContext, Planned
+from .outbox import write_file
 
 MAX_CARD_BYTES = 28 * 1024          # Teams refuses larger messages
 # Hosts reserved for examples (RFC 2606/6761): a webhook there is a placeholder and goes to the outbox.
@@ -126,3 +130,50 @@ class TeamsChannel:
                 self.sleep(min(delay, self.max_wait))
         raise ChannelError(f"{delivery.label} did not accept the card after {self.attempts} tries ({last}); "
                            f"it will be tried again on the next run")
+
+
+class TeamsPlugin(ChannelPlugin):
+    """Teams: a subscription's `teams_webhooks`, each URL its own credential (example URLs go to the outbox)."""
+
+    kind = "teams"
+    outbox_files = ("Teams (teams-*.json)", "teams-*.json")
+
+    def recipients_of(self, sub, where: str, base_dir: Path) -> list[str]:
+        """The webhook URLs, each once; ConfigError for one that is not https://."""
+        for url in sub.teams_webhooks:
+            if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+                raise ConfigError(f"{where}: teams_webhooks: each must be an https:// Workflows URL")
+        return list(dict.fromkeys(sub.teams_webhooks))
+
+    def configured(self, settings) -> bool:
+        """Always: a webhook needs no setting (whether one is an example URL is decided per webhook)."""
+        return True
+
+    def channel(self, settings, ctx) -> TeamsChannel:
+        """The poster, with the context's `teams_options` (tests shorten the backoff)."""
+        return TeamsChannel(**getattr(ctx, "teams_options", {}))
+
+    def plan(self, pc: PlanContext, sub, urls: list[str], model, png: bytes) -> list[Planned]:
+        """One card for the subscription, POSTed to each webhook (written to the outbox for an example URL)."""
+        card = build_payload(model, pc.image_url(sub.area))
+        return [Planned(webhook_key(u), lambda generation, n=n, u=u: Delivery(webhook_key(u), webhook_label(n, u),
+                                                                              TeamsPost(u, n, card)),
+                        outbox=is_placeholder(u))
+                for n, u in enumerate(urls, 1)]
+
+    def dry_run_lines(self, settings, subscription: str, urls: list[str], sent: set) -> list[str]:
+        """One line per webhook, named by position and host (never the URL, a secret)."""
+        out = []
+        for n, u in enumerate(urls, 1):
+            where = f"into {settings.outbox_dir}/ (example URL)" if is_placeholder(u) else "by POST"
+            done = (subscription, self.kind, webhook_key(u)) in sent
+            out.append(f"teams {where}: {webhook_label(n, u)}" + (" (already sent)" if done else ""))
+        return out
+
+    def outbox_write(self, folder: Path, delivery: Delivery) -> Path:
+        """teams-<n>.json, the Workflows message."""
+        p: TeamsPost = delivery.payload
+        return write_file(folder, f"teams-{p.n}.json", json.dumps(p.card, indent=2) + "\n")
+
+
+TEAMS = TeamsPlugin()
