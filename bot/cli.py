@@ -14,6 +14,7 @@ from datetime import date
 COMMANDS = {
     "demo": "demo", "import": "import_", "pull": "pull", "render": "render", "ask": "ask",
     "send": "send", "check": "check", "clock": "clock", "serve": "serve", "socket": "socket",
+    "console-user": "console_user",
     "settings": "settings",
 }
 
@@ -71,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
 
     sub.add_parser("socket", help="Slack in Socket Mode (no public address needed)")
+    s = sub.add_parser("console-user", help="the console's local accounts: add EMAIL --role ROLE, list, remove EMAIL")
+    s.add_argument("action", choices=("add", "list", "remove"))
+    s.add_argument("email", nargs="?")
+    s.add_argument("--role", choices=("viewer", "analyst", "approver"))
+    s.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     sub.add_parser("settings", help="every setting: current value, default and help").add_argument(
         "--env-example", action="store_true", help="print .env.example, generated from the declarations")
     return p
