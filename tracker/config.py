@@ -73,6 +73,22 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class ConsoleRoles:
+    """`[console]`: who may use the console, by role; each a list of addresses, "@domain"s or group ids."""
+
+    viewers: tuple[str, ...] = ()
+    analysts: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    """`[delivery]`: `approval = "required"` holds every week until an approver approves it."""
+
+    approval: str = "none"
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; built once at start-up and never changed."""
 
@@ -88,6 +104,8 @@ class Config:
     quality: Quality = Quality()
     subscriptions: tuple[Subscription, ...] = ()
     sources: tuple[dict[str, Any], ...] = ()
+    console: ConsoleRoles = ConsoleRoles()
+    delivery: DeliveryRules = DeliveryRules()
     path: str = "<built-in demo configuration>"
 
     @property

@@ -106,6 +106,8 @@ GROUPS = {
     "slack": "Slack.",
     "teams": "Microsoft Teams.",
     "archive": "The web archive (obsession serve). Leave ARCHIVE_TOKEN and ARCHIVE_BASIC_AUTH empty for an open archive.",
+    "console": "The analyst's console (/console/ of the web process). Without OIDC_ISSUER: local accounts only "
+               "(obsession console-user add).",
 }
 
 
@@ -160,6 +162,18 @@ SETTINGS: tuple[Setting, ...] = tuple([
         Setting("URL_SIGNING_KEY", TEXT, None,
                 "Signs image URLs (?sig=) so Slack and Teams can fetch images of a closed archive; "
                 "default derived from a secret above.", secret=True),
+    ),
+    *_declare(
+        "console",
+        Setting("OIDC_ISSUER", WEB_ADDRESS, None,
+                "The identity provider's issuer (its discovery document is ISSUER/.well-known/openid-configuration), "
+                "e.g. https://login.microsoftonline.com/TENANT/v2.0."),
+        Setting("OIDC_CLIENT_ID", TEXT, None, "The console's client (application) id at the identity provider."),
+        Setting("OIDC_CLIENT_SECRET", TEXT, None, "The console's client secret at the identity provider.", secret=True),
+        Setting("CONSOLE_MAX_UPLOAD_MB", WHOLE, 50, "Uploads larger than this many megabytes are refused unread."),
+        Setting("CONSOLE_SESSION_KEY", TEXT, None,
+                "Signs the console's session cookie; default derived from URL_SIGNING_KEY, else random "
+                "(sessions then end when the web process restarts).", secret=True),
     ),
 ])
 

@@ -18,7 +18,7 @@ import tomllib
 from datetime import date
 from typing import Any, Callable
 
-from .config import DIRECTIONS, UNITS, Config, Obsession, Quality, Schedule, Subscription
+from .config import DIRECTIONS, UNITS, Config, ConsoleRoles, DeliveryRules, Obsession, Quality, Schedule, Subscription
 from .errors import ConfigError, nearest
 
 
@@ -273,6 +273,33 @@ def _sources(r: _Reader, value: Any, got: dict) -> dict:
     return {"sources": tuple(sources)}
 
 
+def _console(r: _Reader, value: Any, got: dict) -> dict:
+    """[console]: viewers, analysts, approvers: addresses, "@domain"s or (Entra) group ids."""
+    c = r.table(value, "console")
+    r.unknown_keys(c, _keys(ConsoleRoles), "console.")
+    out = {}
+    for key in (f.name for f in dataclasses.fields(ConsoleRoles)):
+        entries = r.strings(c, key, "console.")
+        for e in entries:
+            bad = (" " in e or e.count("@") > 1 or (e.startswith("@") and "." not in e)
+                   or ("@" in e and not e.startswith("@") and e.endswith("@")))
+            if bad:
+                raise r.fail(f"console.{key}", f'"{e}" is not an address, an "@domain" or a group id; '
+                                               'write e.g. "ana@leeds.gov.uk" or "@leeds.gov.uk"')
+        out[key] = entries
+    return {"console": ConsoleRoles(**out)}
+
+
+def _delivery(r: _Reader, value: Any, got: dict) -> dict:
+    """[delivery]: approval = "required" (an approver approves each week before it is sent) or "none"."""
+    d = r.table(value, "delivery")
+    r.unknown_keys(d, _keys(DeliveryRules), "delivery.")
+    approval = d.get("approval", _default(DeliveryRules, "approval"))
+    if approval not in ("none", "required"):
+        raise r.fail("delivery.approval", f'{approval!r} is not allowed; use "required" or "none"')
+    return {"delivery": DeliveryRules(approval=approval)}
+
+
 # Top-level key -> its function, in the order they run (a table may use what earlier ones returned).
 TABLES: dict[str, Callable[[_Reader, Any, dict], dict]] = {
     "tracker": _tracker,
@@ -282,6 +309,8 @@ TABLES: dict[str, Callable[[_Reader, Any, dict], dict]] = {
     "quality": _quality,
     "subscriptions": _subscriptions,
     "sources": _sources,
+    "console": _console,
+    "delivery": _delivery,
 }
 
 
