@@ -19,7 +19,7 @@ COMMANDS = {
 }
 
 RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve",
-                  "svg", "pdf", "curve-svg", "curve-pdf")
+                  "svg", "pdf", "docx", "curve-svg", "curve-pdf", "curve-docx")
 
 
 def _week(text: str) -> date:

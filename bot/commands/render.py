@@ -54,6 +54,10 @@ def render(args, ctx, image_name: str = "tracker.png") -> dict[str, str | bytes]
 
         kind = fmt.removeprefix("curve-")
         return {"." + kind: vector.render_svg(model) if kind == "svg" else vector.render_pdf(model)}
+    if fmt in ("docx", "curve-docx"):
+        from renderers.docx import render_docx
+
+        return {".docx": render_docx(model)}
     if fmt == "slack":
         from renderers.slack import render_slack
 
