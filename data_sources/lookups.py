@@ -144,25 +144,6 @@ class Lookups:
         return self._cache["s"]
 
 
-def lookups_table(raw, config_path: str, fail) -> dict[str, str]:
-    """Check the `[lookups]` table of the configuration: {"postcodes": path, "schools": path} resolved.
-
-    `fail(key, problem)` makes the ConfigError (naming the file and line of the key).
-    """
-    if not isinstance(raw, dict):
-        raise fail("lookups", 'must be a table: [lookups] with postcodes = "FILE" and schools = "FILE"')
-    out = {}
-    for k, v in raw.items():
-        if k not in ("postcodes", "schools"):
-            guess = nearest(k, ("postcodes", "schools"))
-            raise fail(f"lookups.{k}", "unknown key" + (f'; did you mean "{guess}"?' if guess
-                                                        else "; allowed: postcodes, schools"))
-        if not isinstance(v, str) or not v.strip():
-            raise fail(f"lookups.{k}", 'must be the path of a CSV file, like "lookups/postcodes.csv"')
-        out[k] = str(resolve(v.strip(), config_path))
-    return out
-
-
 def resolve(path: str, config_path: str) -> Path:
     """A lookup path, relative to the configuration file's folder when relative."""
     p = Path(path).expanduser()
@@ -172,11 +153,10 @@ def resolve(path: str, config_path: str) -> Path:
 
 
 def lookups_of(config: Config) -> Lookups:
-    """The lookups configured in `[lookups]` (none when the configuration has no such table)."""
-    raw = getattr(config, "lookups", None) or {}
-    get = raw.get if isinstance(raw, dict) else (lambda k: getattr(raw, k, None))
-    p, s = get("postcodes"), get("schools")
-    return Lookups(postcodes=resolve(p, config.path) if p else None, schools=resolve(s, config.path) if s else None)
+    """The lookups configured in `[lookups]` (tracker.config.LookupFiles), paths resolved."""
+    files = config.lookups
+    return Lookups(postcodes=resolve(files.postcodes, config.path) if files.postcodes else None,
+                   schools=resolve(files.schools, config.path) if files.schools else None)
 
 
 def _read_pairs(path: Path, key_col: str, config: Config, what: str):

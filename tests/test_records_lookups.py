@@ -89,3 +89,33 @@ def test_missing_lookup_file_and_column(tmp_path, small_config):
     p.write_text("postcode,area\nAA1,North\n")
     with pytest.raises(ObsessionError, match='the column "cluster" is missing'):
         read_postcode_lookup(p, small_config)
+
+
+def test_lookups_from_the_configuration_relative_to_its_file(tmp_path):
+    from datetime import date
+
+    from data_sources.importing import load_files
+    from tests.conftest import SMALL_CONFIG
+    from tracker.config import load_config
+
+    (tmp_path / "lookups").mkdir()
+    (tmp_path / "lookups" / "pc.csv").write_text("postcode,cluster\nAA1,North\n")
+    cfg = tmp_path / "tracker.toml"
+    cfg.write_text(SMALL_CONFIG + '\n[lookups]\npostcodes = "lookups/pc.csv"\n')
+    config = load_config(cfg)
+    ep = tmp_path / "episodes.csv"
+    ep.write_text("CHILD,DECOM,LS,DEC,REC,HOME_POST\nC1,01/01/2020,C2,,,AA1 1AA\nC2,01/01/2020,C2,,,\n")
+    loaded = load_files([ep], config, fmt="ssda903", today=date(2026, 1, 5), as_of=date(2020, 1, 6))
+    got = {r.area: r.value for r in loaded.frame.itertuples(index=False)}
+    assert got == {"Testville": 2, "North": 1, "South": 0, "East": 0}
+
+
+def test_lookups_table_is_checked():
+    from tests.conftest import SMALL_CONFIG
+    from tracker.config import parse_config
+    from tracker.errors import ConfigError
+
+    with pytest.raises(ConfigError, match='lookups.postcode: unknown key; did you mean "postcodes"'):
+        parse_config(SMALL_CONFIG + '\n[lookups]\npostcode = "pc.csv"\n', "t.toml")
+    with pytest.raises(ConfigError, match="lookups.schools: must be a non-empty string"):
+        parse_config(SMALL_CONFIG + "\n[lookups]\nschools = 3\n", "t.toml")

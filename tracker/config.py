@@ -89,6 +89,14 @@ class DeliveryRules:
 
 
 @dataclass(frozen=True)
+class LookupFiles:
+    """`[lookups]`: CSV files from records to clusters, as written (relative to the configuration file's folder)."""
+
+    postcodes: str | None = None   # postcode,cluster
+    schools: str | None = None     # urn,cluster
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; built once at start-up and never changed."""
 
@@ -106,6 +114,7 @@ class Config:
     sources: tuple[dict[str, Any], ...] = ()
     console: ConsoleRoles = ConsoleRoles()
     delivery: DeliveryRules = DeliveryRules()
+    lookups: LookupFiles = LookupFiles()
     path: str = "<built-in demo configuration>"
 
     @property

@@ -300,6 +300,15 @@ def _delivery(r: _Reader, value: Any, got: dict) -> dict:
     return {"delivery": DeliveryRules(approval=approval)}
 
 
+def _lookups(r: _Reader, value: Any, got: dict) -> dict:
+    """[lookups]: postcodes = "FILE" (postcode,cluster) and schools = "FILE" (urn,cluster); data_sources reads them."""
+    from .config import LookupFiles
+
+    t = r.table(value, "lookups")
+    r.unknown_keys(t, _keys(LookupFiles), "lookups.")
+    return {"lookups": LookupFiles(**{k: r.string(t, k, "lookups.") for k in sorted(_keys(LookupFiles)) if k in t})}
+
+
 # Top-level key -> its function, in the order they run (a table may use what earlier ones returned).
 TABLES: dict[str, Callable[[_Reader, Any, dict], dict]] = {
     "tracker": _tracker,
@@ -311,6 +320,7 @@ TABLES: dict[str, Callable[[_Reader, Any, dict], dict]] = {
     "sources": _sources,
     "console": _console,
     "delivery": _delivery,
+    "lookups": _lookups,
 }
 
 
