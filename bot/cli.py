@@ -16,6 +16,7 @@ COMMANDS = {
     "send": "send", "check": "check", "clock": "clock", "serve": "serve", "socket": "socket",
     "console-user": "console_user",
     "settings": "settings",
+    "slack-manifest": "slack_manifest",
 }
 
 RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve",
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     sub.add_parser("settings", help="every setting: current value, default and help").add_argument(
         "--env-example", action="store_true", help="print .env.example, generated from the declarations")
+    s = sub.add_parser("slack-manifest", help="print the Slack app manifest (YAML) to paste into Create an app")
+    s.add_argument("--socket", action="store_true", help="Socket Mode (no public address; no request URL)")
+    s.add_argument("--url", help="the public https address of `obsession serve` (default: PUBLIC_BASE_URL)")
     return p
 
 

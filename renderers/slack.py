@@ -23,11 +23,16 @@ HEADER_MAX = 150
 # Colour-blind-safe dots that go with the arrow and the word (Okabe-Ito blue and orange).
 DOT = {"better": ":large_blue_circle:", "worse": ":large_orange_circle:", "same": ":white_circle:"}
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+# mrkdwn has no escape for its formatting marks, so outside text gets look-alikes that Slack does not
+# read as bold, italic, strike or code: ∗ (asterisk operator), ˍ (modifier low macron), ∼ (tilde
+# operator), ˋ (modifier grave).
+_INERT_MARKS = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
 
 
 def escape(text: str) -> str:
-    """Outside text made inert for mrkdwn: &, < and > as entities, and @channel/@here/@everyone broken."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Outside text made inert for mrkdwn: &, < and > as entities, *, _, ~ and ` as look-alikes that do
+    not format, and @channel/@here/@everyone broken."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").translate(_INERT_MARKS)
     # A word joiner after the @ keeps the text readable but stops it being read as a broadcast.
     return _BROADCAST.sub(lambda m: "@\u2060" + m.group(1), text)
 
@@ -99,9 +104,10 @@ def _breakdown_line(r, o, label: str) -> str:
     rank = f"{r.rank}. " if r.rank else ""
     latest = number(r.latest, o, LATEST in r.withheld, unit=True)
     pct = percent(r.percent_change_since_baseline, o, PERCENT_BASELINE in r.withheld)
+    week = _change(r.change_since_last_week, o, CHANGE_WEEK in r.withheld, r.verdict_since_last_week)
     base = _change(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld, r.verdict_since_baseline, pct)
     lag = " · *lagging*" if r.lagging else ""
-    return f"*{rank}{escape(r.area)}*{lag}\n{latest} · since {label}: {base}"
+    return f"*{rank}{escape(r.area)}*{lag}\n{latest} · on last week: {week} · since {label}: {base}"
 
 
 def _breakdown_blocks(b: Breakdown, image) -> list:
