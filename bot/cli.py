@@ -19,6 +19,9 @@ COMMANDS = {
     "slack-manifest": "slack_manifest",
 }
 
+# The record-level import formats (data_sources/importing.py RECORD_FORMATS; no pandas here).
+RECORD_FORMATS = ("ssda903", "nccis", "school-sessions")
+
 RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve",
                   "svg", "pdf", "docx", "curve-svg", "curve-pdf", "curve-docx")
 
@@ -39,9 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("import", help="validate and load figures from files (all or nothing)")
     s.add_argument("files", nargs="+", metavar="FILE")
-    s.add_argument("--format", choices=("long", "dfe-attendance"), default="long")
+    s.add_argument("--format", choices=("long", "dfe-attendance", *RECORD_FORMATS), default="long")
     s.add_argument("--la", help="local authority name or code (dfe-attendance)")
     s.add_argument("--sheet", help="sheet name of an XLSX file (default: the first)")
+    s.add_argument("--obsession", help="the obsession the counts go to (ssda903: default cla; nccis: default neet)")
+    s.add_argument("--from", dest="from_date", type=_week, metavar="DATE",
+                   help="ssda903: count from this Monday (default: the earliest DECOM)")
+    s.add_argument("--as-of", dest="as_of", type=_week, metavar="DATE",
+                   help="ssda903: count to this day (default: the latest date in the file); nccis: the snapshot date")
 
     s = sub.add_parser("pull", help="run every configured data source now")
 
