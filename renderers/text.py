@@ -1,7 +1,8 @@
 """The tracker as plain text that reads like Figure 2 (for terminals, chat fallbacks and email)."""
 from __future__ import annotations
 
-from tracker.model import CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker, TrackerRow
+from tracker.model import (BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker,
+                           TrackerRow)
 
 from .formatting import (VERDICT_WORD, arrow, illustrative_notice, number, percent, signed, title_parts,
                          week_label)
@@ -54,12 +55,16 @@ def render_text(tracker: Tracker) -> str:
         since = "last week" if row.previous_is_adjacent else f"week of {week_label(row.previous_week)}"
         lines.append(f"  Change since {since}:{' ' * max(1, 16 - len(since))}"
                      f"{_change(row.change_since_last_week, row, CHANGE_WEEK in row.withheld, row.verdict_since_last_week)}")
+        pct = percent(row.percent_change_since_baseline, o, PERCENT_BASELINE in row.withheld)
         lines.append(f"  % change since {label}:{' ' * max(1, 14 - len(label))}"
-                     f"{percent(row.percent_change_since_baseline, o, PERCENT_BASELINE in row.withheld)}")
+                     f"{pct}{' %' if pct not in ('c', '–', 'n/a') else ''}")
         pts = " points" if o.is_rate and row.change_since_baseline is not None else ""
         lines.append(f"  Change since {label}:{' ' * max(1, 16 - len(label))}"
                      f"{_change(row.change_since_baseline, row, CHANGE_BASELINE in row.withheld, row.verdict_since_baseline)}"
                      .replace(" ▲", f"{pts} ▲").replace(" ▼", f"{pts} ▼").replace(" ►", f"{pts} ►"))
+        # The figure the change is from, as the email's table shows it ("from 1,422").
+        lines.append(f"  Position at the {label}:{' ' * max(1, 13 - len(label))}"
+                     f"{number(row.baseline_value, o, BASELINE in row.withheld, unit=True)}")
         spark = sparkline(row)
         if spark:
             lines.append(f"  Progress since {label}:{' ' * max(1, 14 - len(label))}{spark}")

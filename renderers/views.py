@@ -98,17 +98,19 @@ def resolve(spec: str):
     return getattr(import_module(f"renderers.{module}"), function or f"render_{module}")
 
 
+_VECTOR = {"svg": "vector:render_svg", "pdf": "vector:render_pdf", "docx": "docx"}   # every view's
 _CHAT = {"slack": "slack", "teams": "teams", "html": "email:render_html"}   # the tracker's and the breakdown's
 
 VIEWS: dict[str, View] = {v.name: v for v in (
     View("tracker", "Tracker", "/trackers/{week}/{area}", "build_tracker", ("week", "area"),
-         {IMAGE: "png", "text": "text", "json": "json_tracker:render_json", **_CHAT},
+         {IMAGE: "png", "text": "text", "json": "json_tracker:render_json", **_VECTOR, **_CHAT},
          alt="formatting:alt_text", noun="tracker"),
     View("curve", "Curve", "/trackers/{week}/{area}/{obsession}", "build_curve", ("obsession", "area", "week"),
-         {IMAGE: "curve"},
+         {IMAGE: "curve", **_VECTOR},
          alt="curve:curve_alt_text", page=False, noun="chart"),
     View("breakdown", "Breakdown", "/breakdowns/{week}/{obsession}", "build_breakdown", ("obsession", "week"),
-         {IMAGE: "png", "text": "text:render_breakdown_text", "json": "json_tracker:render_json", **_CHAT},
+         {IMAGE: "png", "text": "text:render_breakdown_text", "json": "json_tracker:render_json", **_VECTOR,
+          **_CHAT},
          alt="formatting:breakdown_alt_text", noun="breakdown"),
 )}
 _BY_MODEL = {v.model: v for v in VIEWS.values()}

@@ -9,79 +9,54 @@ from pathlib import Path
 
 from tracker.errors import InputError
 
-# Vector images (renderers/vector.py): the tracker or breakdown, or with "curve-" the turn-the-curve chart.
-VECTOR = ("svg", "pdf", "curve-svg", "curve-pdf")
+# --format -> (the format in the views table, the file suffix); "curve-" formats are the chart's.
+FORMATS = {"text": ("text", ".txt"), "json": ("json", ".json"), "png": ("png", ".png"), "svg": ("svg", ".svg"),
+           "pdf": ("pdf", ".pdf"), "docx": ("docx", ".docx"), "slack": ("slack", ".json"),
+           "teams": ("teams", ".json"), "html": ("html", ".html"), "eml": ("png", ".eml")}
+CHART = "curve"
 
 
-def _model(args, ctx):
-    from tracker.arithmetic import build_breakdown, build_curve, build_tracker
+def _view(args, ctx):
+    """The view the command's arguments ask for, and its format and file suffix."""
+    from renderers.views import IMAGE, VIEWS
 
-    figures = ctx.figures()
-    if args.format.startswith("curve"):
+    fmt = args.format
+    if fmt == CHART or fmt.startswith(CHART + "-"):
         if not args.obsession:
-            raise InputError(f"--format {args.format} charts one obsession: add --obsession KEY (e.g. --obsession cla)")
-        return build_curve(figures, ctx.config, args.obsession, args.area, args.week)
+            raise InputError(f"--format {fmt} charts one obsession: add --obsession KEY (e.g. --obsession cla)")
+        name = fmt.removeprefix(CHART).removeprefix("-") or IMAGE
+        return VIEWS["curve"], name, "." + name
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt}")
     if args.obsession:
         if args.area and ctx.config.canonical_area(args.area) != ctx.config.city:
             raise InputError("--obsession breaks one obsession down across every cluster; leave out --area "
                              "(or use --format curve for one obsession in one area)")
-        return build_breakdown(figures, ctx.config, args.obsession, args.week)
-    return build_tracker(figures, ctx.config, args.week, args.area)
+        return (VIEWS["breakdown"], *FORMATS[fmt])
+    return (VIEWS["tracker"], *FORMATS[fmt])
 
 
 def render(args, ctx, image_name: str = "tracker.png") -> dict[str, str | bytes]:
     """The files the command writes: {suffix: content}; the first is the main output."""
     import json
 
-    from tracker.model import Breakdown
+    from renderers.views import IMAGE, Place
 
-    model = _model(args, ctx)
-    fmt = args.format
-    if fmt == "text":
-        from renderers.text import render_breakdown_text, render_text
-
-        return {".txt": render_breakdown_text(model) if isinstance(model, Breakdown) else render_text(model)}
-    if fmt == "json":
-        from renderers.json_tracker import render_json
-
-        return {".json": render_json(model)}
-    if fmt == "curve":
-        from renderers.curve import render_curve
-
-        return {".png": render_curve(model)}
-    if fmt in VECTOR:
-        from renderers import vector
-
-        kind = fmt.removeprefix("curve-")
-        return {"." + kind: vector.render_svg(model) if kind == "svg" else vector.render_pdf(model)}
-    if fmt in ("docx", "curve-docx"):
-        from renderers.docx import render_docx
-
-        return {".docx": render_docx(model)}
-    if fmt == "slack":
-        from renderers.slack import render_slack
-
-        return {".json": json.dumps(render_slack(model, image_url=None), indent=2) + "\n"}
-    if fmt == "teams":
-        from renderers.teams import render_teams
-
-        return {".json": json.dumps(render_teams(model, image_url=None), indent=2) + "\n"}
-    from renderers.png import render_png
-
-    png = render_png(model)
-    if fmt == "png":
-        return {".png": png}
-    if fmt == "html":
-        from renderers.email import render_html
-
-        return {".html": render_html(model, image_src=image_name, view_url=None), ".png": png}
-    if fmt == "eml":
+    view, name, suffix = _view(args, ctx)
+    place = Place(args.week, args.area, args.obsession)
+    model = view.build_model(ctx.figures(), ctx.config, place)
+    if name in ("slack", "teams"):
+        return {suffix: json.dumps(view.render(name, model, image_url=None), indent=2) + "\n"}
+    if args.format == "html":
+        return {suffix: view.render("html", model, image_src=image_name, view_url=None),
+                ".png": view.render(IMAGE, model)}
+    if args.format == "eml":
         from renderers.email import build_message
 
-        msg = build_message(model, png, sender=ctx.settings.mail_from, to=None,
+        msg = build_message(model, view.render(IMAGE, model), sender=ctx.settings.mail_from, to=None,
                             public_base_url=ctx.settings.public_base_url, from_name=ctx.config.sender)
-        return {".eml": msg.as_bytes()}
-    raise InputError(f"unknown format {fmt}")
+        return {suffix: msg.as_bytes()}
+    return {suffix: view.render(name, model)}
 
 
 def run(args, ctx) -> int:
