@@ -135,7 +135,7 @@ def _breakdown_blocks(b: Breakdown, image) -> list:
 
 def fallback_text(model: Tracker | Breakdown) -> str:
     """The plain `text` Slack shows in notifications and to clients that cannot draw blocks."""
-    from .email import preheader, subject
+    from .formatting import preheader, subject
 
     return escape(f"{subject(model)}. {preheader(model)}")
 

@@ -29,7 +29,7 @@ class SlackPost:
 
 def build_payload(model, png: bytes, channel: str, filename: str = "tracker.png") -> SlackPost:
     """One channel's post (pure): the Block Kit message from renderers.slack and the image beside it."""
-    from renderers.email import subject
+    from renderers.formatting import subject
     from renderers.formatting import alt_text, breakdown_alt_text
     from renderers.slack import render_slack
     from tracker.model import Breakdown
