@@ -22,6 +22,7 @@ class FolderSource:
     format: str = "long"
     la: str | None = None
     sheet: str | None = None
+    obsession: str | None = None   # record formats: the obsession the counts go to
     config_path: str = ""
     key: str = "sources[?]"
     kind: str = "folder"
@@ -48,7 +49,8 @@ class FolderSource:
     def load(self, config: Config, env: Mapping[str, str], today: date | None = None) -> Loaded:
         """Read and check the newest file."""
         newest = self.newest()
-        loaded = load_files([newest], config, fmt=self.format, la=self.la, sheet=self.sheet, today=today)
+        options = {"obsession": self.obsession} if self.obsession else {}
+        loaded = load_files([newest], config, fmt=self.format, la=self.la, sheet=self.sheet, today=today, **options)
         loaded.source = f"folder {self.name}: {newest.resolve()}"[:500]
         loaded.notes.insert(0, f"newest file: {newest.name}")
         return loaded

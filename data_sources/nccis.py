@@ -6,6 +6,7 @@ snapshot date, for the city and each cluster by postcode; the young people are c
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -40,6 +41,7 @@ ACTIVITY_CODES = frozenset((
     *NEET, CUSTODY, 720, *NOT_KNOWN,
 ))
 NOT_KNOWN_KEY = "neet_not_known"
+_CODE_SHOWN = re.compile(r"^\d{1,4}$")   # a code's shape: anything else is not shown
 
 
 def _snapshot(table, f, as_of: date | None, bad: records.Problems) -> date | None:
@@ -100,7 +102,7 @@ def read_nccis(path: str | Path, config: Config, obsession: str | None = None, a
     known = code.isin(ACTIVITY_CODES)
     cv = code_text.to_numpy()
     bad.add(~known, "activity_code", lambda p: ("is empty" if not cv[p] else
-            f"{records.shown_code(cv[p])} is not an NCCIS activity code")
+            f"{records.shown_code(cv[p], _CODE_SHOWN)} is not an NCCIS activity code")
             + "; use the code from the NCCIS management information requirement, e.g. 540 or 619", 2)
     snapshot = _snapshot(table, f, as_of, bad)
     bad.raise_if_any()

@@ -17,7 +17,7 @@ from .importing import FORMATS, Loaded
 KINDS = ("sql", "folder")
 _KEYS = {
     "sql": {"name", "kind", "url_env", "query", "columns"},
-    "folder": {"name", "kind", "path", "pattern", "format", "la", "sheet"},
+    "folder": {"name", "kind", "path", "pattern", "format", "la", "sheet", "obsession"},
 }
 _SECRET_KEYS = {"url", "database_url", "password", "dsn", "connection_string"}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -99,11 +99,18 @@ def parse_sources(config: Config) -> list[Source]:
             pattern = _string(config, raw, "pattern", p, default="*.csv")
             fmt = _string(config, raw, "format", p, default="long")
             if fmt not in FORMATS:
-                raise _fail(config, p + "format", f'"{fmt}" is not a format; use "long" or "dfe-attendance"')
+                guess = nearest(fmt, FORMATS)
+                hint = f'did you mean "{guess}"?' if guess else f"use one of {', '.join(FORMATS)}"
+                raise _fail(config, p + "format", f'"{fmt}" is not a format; {hint}')
             la = _string(config, raw, "la", p, required=False)
             if la and fmt != "dfe-attendance":
                 raise _fail(config, p + "la", 'is only for format = "dfe-attendance"')
             sheet = _string(config, raw, "sheet", p, required=False)
+            obsession = _string(config, raw, "obsession", p, required=False)
+            if obsession and fmt not in ("ssda903", "nccis"):
+                raise _fail(config, p + "obsession", 'is only for format = "ssda903" or "nccis" (which obsession '
+                            "the counts go to)")
             out.append(FolderSource(name=name, path=path, pattern=pattern, format=fmt, la=la, sheet=sheet,
+                                    obsession=obsession,
                                     config_path=config.path, key=f"sources[{i}]"))
     return out

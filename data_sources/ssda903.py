@@ -8,6 +8,7 @@ validation rules; the episodes themselves are counted and let go.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +32,7 @@ SHORT_BREAKS = ("V3", "V4")
 XML_NAMES = {"CHILDID": "child", "PL": "place"}   # the XML return's element names that differ from the table's
 _OPEN = np.iinfo(np.int64).max // 4   # "no DEC": after every Monday
 _LINES_SHOWN = 5
+_LS_SHOWN = re.compile(r"^[A-Za-z]\d?$|^[A-Za-z]{2}$|^\d[A-Za-z]$")   # shaped like a code, never an ID
 
 
 def count_children(child: np.ndarray, start: np.ndarray, end: np.ndarray, area: np.ndarray,
@@ -197,7 +199,7 @@ def read_ssda903(path: str | Path, config: Config, obsession: str | None = None,
     ls = f["ls"].astype(str).str.upper()
     ls_vals = f["ls"].to_numpy()
     bad.add(~ls.isin(LEGAL_STATUSES), "ls",
-            lambda p: ("is empty" if not ls_vals[p] else f"{records.shown_code(ls_vals[p])} is not a legal status code")
+            lambda p: ("is empty" if not ls_vals[p] else f"{records.shown_code(ls_vals[p], _LS_SHOWN)} is not a legal status code")
             + f" (DfE rule 144); use one of {', '.join(LEGAL_STATUSES)}", 3)
     bad.raise_if_any()
 
