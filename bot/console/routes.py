@@ -153,7 +153,7 @@ class Console:
 
     def no_access(self, request, user):
         """The page for someone signed in with no role."""
-        return self.respond(request, "no_access.html", status=403, user=user, owners=self.owners())
+        return self.respond(request, "no_access.html", status=403, user=user, owners=self.owners(), title="No access")
 
     def audit(self, request, who: str, action: str, detail: str) -> None:
         """Keep one action in the audit log, with the caller's address."""
@@ -216,7 +216,12 @@ class Console:
             return await self.sign_in_page(request, "No identity provider is configured (OIDC_ISSUER).", 404)
         nxt = request.session.get("next", PREFIX + "/")
         try:
-            token = await self.oidc.authorize_access_token(request, leeway=30)
+            # Authlib checks the signature, nonce and expiry; the issuer and the audience are required here
+            # too (its own check of the audience only looks at azp, so a token for another app could pass).
+            token = await self.oidc.authorize_access_token(request, leeway=30, claims_options={
+                "iss": {"essential": True, "values": [self.cs.oidc_issuer]},
+                "aud": {"essential": True, "values": [self.cs.oidc_client_id]},
+                "exp": {"essential": True}})
             userinfo = token.get("userinfo")
             if not userinfo:
                 raise OAuthError(description="the provider sent no ID token")
