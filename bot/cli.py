@@ -23,7 +23,7 @@ COMMANDS = {
 RECORD_FORMATS = ("ssda903", "nccis", "school-sessions")
 
 RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve",
-                  "svg", "pdf", "docx", "curve-svg", "curve-pdf", "curve-docx")
+                  "svg", "pdf", "docx", "curve-svg", "curve-pdf", "curve-docx", "pack")
 
 
 def _week(text: str) -> date:

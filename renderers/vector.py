@@ -170,6 +170,8 @@ def fit_to_page(writer, page, size: tuple[float, float]) -> None:
 
     fw, fh = float(page.mediabox.width), float(page.mediabox.height)
     pw, ph = size
+    if abs(fw - pw) < 1 and abs(fh - ph) < 1:
+        return                                  # drawn at A4 already (the pack's index)
     scale = min((pw - 2 * PAGE_MARGIN) / fw, (ph - 2 * PAGE_MARGIN) / fh)
     tx = (pw - fw * scale) / 2
     ty = ph - PAGE_MARGIN - fh * scale
@@ -194,8 +196,10 @@ def a4_page(model) -> tuple[bytes, tuple[float, float]]:
     return _page_pdf(model)
 
 
-def pdf_document(pages, *, title: str, subject: str, outline: list[tuple[str, int]] = ()) -> bytes:
-    """Pages from a4_page as one A4 PDF: title and subject (the alt text), English, the title shown by viewers."""
+def pdf_document(pages, *, title: str, subject: str, outline: list[tuple[str, int]] = (),
+                 links: list[tuple[int, tuple[float, float, float, float], int]] = ()) -> bytes:
+    """Pages from a4_page as one A4 PDF: title and subject (the alt text), English, the title shown by viewers;
+    `outline` bookmarks (name, page index), `links` clickable areas (on page, rect, to page index)."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import BooleanObject, DictionaryObject, NameObject, TextStringObject
 
@@ -208,7 +212,15 @@ def pdf_document(pages, *, title: str, subject: str, outline: list[tuple[str, in
     root[NameObject("/ViewerPreferences")] = DictionaryObject(
         {NameObject("/DisplayDocTitle"): BooleanObject(True)})
     for name, index in outline:
-        writer.add_outline_item(name, index)
+        writer.add_outline_item(title=name, page_number=index)
+    if links:
+        from pypdf.annotations import Link
+
+        for on_page, rect, target in links:      # rect in points from the page's lower left
+            writer.add_annotation(page_number=on_page, annotation=Link(rect=rect, target_page_index=target))
+    if len(pages) > 1:
+        # Every page embeds the same font subsets (see _subset_of): keep one copy of each.
+        writer.compress_identical_objects()
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

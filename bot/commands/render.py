@@ -14,6 +14,7 @@ FORMATS = {"text": ("text", ".txt"), "json": ("json", ".json"), "png": ("png", "
            "pdf": ("pdf", ".pdf"), "docx": ("docx", ".docx"), "slack": ("slack", ".json"),
            "teams": ("teams", ".json"), "html": ("html", ".html"), "eml": ("png", ".eml")}
 CHART = "curve"
+PACK = "pack"               # the agenda pack (renderers/pack.py): Word or PDF by the -o file's suffix
 
 
 def _view(args, ctx):
@@ -42,6 +43,9 @@ def render(args, ctx, image_name: str = "tracker.png") -> dict[str, str | bytes]
 
     from renderers.views import IMAGE, Place
 
+    if args.format == PACK:
+        return _pack(args, ctx)
+
     view, name, suffix = _view(args, ctx)
     place = Place(args.week, args.area, args.obsession)
     model = view.build_model(ctx.figures(), ctx.config, place)
@@ -57,6 +61,19 @@ def render(args, ctx, image_name: str = "tracker.png") -> dict[str, str | bytes]
                             public_base_url=ctx.settings.public_base_url, from_name=ctx.config.sender)
         return {suffix: msg.as_bytes()}
     return {suffix: view.render(name, model)}
+
+
+def _pack(args, ctx) -> dict[str, bytes]:
+    """The agenda pack of the week for the city (or --area's), as Word or PDF by -o's suffix."""
+    from renderers.pack import build_pack, render_pack_docx, render_pack_pdf
+
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    if suffix not in (".docx", ".pdf"):
+        raise InputError("--format pack writes a Word or a PDF agenda pack: give -o pack.docx or -o pack.pdf")
+    if args.obsession:
+        raise InputError("--format pack holds every obsession; leave out --obsession (use --area for one cluster)")
+    pack = build_pack(ctx.figures(), ctx.config, args.week, args.area)
+    return {suffix: render_pack_docx(pack) if suffix == ".docx" else render_pack_pdf(pack)}
 
 
 def run(args, ctx) -> int:
