@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("long", "dfe-attendance", *RECORD_FORMATS), default="long")
     s.add_argument("--la", help="local authority name or code (dfe-attendance)")
     s.add_argument("--sheet", help="sheet name of an XLSX file (default: the first)")
+    s.add_argument("--dry-run", action="store_true", help="check and show what loading would change; write nothing")
     s.add_argument("--obsession", help="the obsession the counts go to (ssda903: default cla; nccis: default neet)")
     s.add_argument("--from", dest="from_date", type=_week, metavar="DATE",
                    help="ssda903: count from this Monday (default: the earliest DECOM)")

@@ -120,3 +120,57 @@ def import_files(store, paths, config: Config, fmt: str = "long", la: str | None
 
         record_comparators(store, loaded.frame, config, loaded.source)
     return summary, loaded.notes
+
+
+@dataclass
+class Preview:
+    """What saving checked figures would do, with nothing written: the counts and every revised figure."""
+
+    summary: object                     # tracker.store.LoadSummary: new, revised, unchanged, weeks
+    revisions: list[dict] = field(default_factory=list)   # week, obsession, area, old, new, old_source
+
+
+def preview_load(store, loaded: Loaded) -> Preview:
+    """Compare checked figures with the store as save_figures would (same keys, same tolerance); write nothing."""
+    from tracker.store import LoadSummary
+
+    new = loaded.frame.copy()
+    new["week_commencing"] = pd.to_datetime(new["week_commencing"])
+    old = store.figures_frame()
+    old = old[old["obsession"].isin(new["obsession"].unique())]
+    keys = ["week_commencing", "obsession", "area"]
+    m = new.merge(old, on=keys, how="left", suffixes=("", "_old"), indicator=True)
+    present = m["_merge"] == "both"
+
+    def same(a, b):
+        both_nan = a.isna() & b.isna()
+        close = (a - b).abs() <= 1e-9 * a.abs().clip(lower=1.0)
+        return both_nan | (close & a.notna() & b.notna())
+
+    unchanged = present & same(m["value"], m["value_old"]) & same(m["numerator"], m["numerator_old"]) \
+        & same(m["denominator"], m["denominator_old"])
+    revised = present & ~unchanged
+    weeks = sorted({d.date() for d in new["week_commencing"]})
+    summary = LoadSummary(new=int((~present).sum()), revised=int(revised.sum()), unchanged=int(unchanged.sum()),
+                          weeks=weeks)
+    rows = m[revised].sort_values(keys)
+    src = store_sources(store, rows) if len(rows) else {}
+    revisions = [{"week": w.date(), "obsession": o, "area": a, "old": ov, "new": nv,
+                  "old_source": src.get((w.date(), o, a))}
+                 for w, o, a, nv, ov in zip(rows["week_commencing"], rows["obsession"], rows["area"],
+                                            rows["value"], rows["value_old"])]
+    return Preview(summary, revisions)
+
+
+def store_sources(store, frame) -> dict:
+    """(week, obsession, area) -> the stored figure's source, for the weeks and obsessions of `frame`."""
+    from sqlalchemy import select
+
+    from tracker.store import figures_table as t
+
+    weeks = pd.to_datetime(frame["week_commencing"]).dt.date
+    q = (select(t.c.week_commencing, t.c.obsession, t.c.area, t.c.source)
+         .where(t.c.week_commencing.between(weeks.min(), weeks.max()),
+                t.c.obsession.in_(sorted(frame["obsession"].unique()))))
+    with store.engine.connect() as conn:
+        return {(w, o, a): s for w, o, a, s in conn.execute(q)}
