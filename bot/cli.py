@@ -26,6 +26,10 @@ RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve
                   "svg", "pdf", "docx", "curve-svg", "curve-pdf", "curve-docx", "pack")
 
 
+# The published-benchmark import formats (data_sources/benchmark_import.py declares them; no pandas here).
+PUBLISHED_FORMATS = ("ons-population", "dfe-cla", "dfe-neet", "dfe-sn", "events")
+
+
 def _week(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -42,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("import", help="validate and load figures from files (all or nothing)")
     s.add_argument("files", nargs="+", metavar="FILE")
-    s.add_argument("--format", choices=("long", "dfe-attendance", *RECORD_FORMATS), default="long")
-    s.add_argument("--la", help="local authority name or code (dfe-attendance)")
+    s.add_argument("--format", choices=("long", "dfe-attendance", *PUBLISHED_FORMATS, *RECORD_FORMATS), default="long")
+    s.add_argument("--la", help="local authority name or code (dfe-attendance, dfe-cla, dfe-neet, dfe-sn, ons-population)")
     s.add_argument("--sheet", help="sheet name of an XLSX file (default: the first)")
     s.add_argument("--dry-run", action="store_true", help="check and show what loading would change; write nothing")
     s.add_argument("--obsession", help="the obsession the counts go to (ssda903: default cla; nccis: default neet)")

@@ -118,7 +118,8 @@ def alt_text(tracker: Tracker) -> str:
     # The title already names a cluster ("Weekly obsessions tracker: Headingley"); say it once.
     head = f"{tracker.title}, week commencing {week_label(tracker.week)}." if tracker.area_kind != "city" \
         else f"Weekly obsessions tracker for {tracker.area}, week commencing {week_label(tracker.week)}."
-    body = ". ".join(describe_row(r, tracker.baseline_label) for r in tracker.rows)
+    body = ". ".join(describe_row(r, tracker.baseline_label)
+                     + (f". {benchmark_line(r.benchmarks)}" if r.benchmarks else "") for r in tracker.rows)
     return f"{head} {body}."
 
 
@@ -147,6 +148,8 @@ def breakdown_alt_text(b: Breakdown) -> str:
     """Every figure of a breakdown in words."""
     city = describe_breakdown_row(b.city, b.obsession, b.baseline_label)
     rows = ". ".join(describe_breakdown_row(r, b.obsession, b.baseline_label) for r in b.rows)
+    if b.benchmarks:
+        city += f". {benchmark_line(b.benchmarks)}"
     return f"{b.title}, week commencing {week_label(b.week)}. City: {city}. {rows}."
 
 
@@ -191,3 +194,53 @@ def preheader(model: Tracker | Breakdown) -> str:
         change = _short_change(r.change_since_last_week, o, CHANGE_WEEK in r.withheld, r.verdict_since_last_week)
         parts.append(f"{o.label} {latest} ({change})" if not r.suppressed else f"{o.label} c")
     return "; ".join(parts) + "."
+
+
+# ---- published benchmarks (issue 12): one line, the same in every output -------------------------
+
+BENCHMARK_SEP = " · "
+
+
+def benchmark_value(value: float | None, unit: str) -> str:
+    """A published figure as shown: '85' per 10,000, '4.9 %'; rounding for display only."""
+    if value is None:
+        return NO_FIGURE
+    return f"{value:.1f} %" if unit == "percent" else f"{round(value):,}"
+
+
+def _benchmark_name(b) -> str:
+    if b.kind != "statistical_neighbours":
+        return b.area
+    n = len(b.members)
+    of = f"{n} of {b.of}" if b.of and n < b.of else f"{n}"
+    return f"statistical neighbours (mean of {of} rates)"
+
+
+def benchmark_parts(benchmarks) -> tuple[str, list[tuple[str, str]]]:
+    """(heading, [(name, value)]) of a benchmark line: what the figures are and when they are for."""
+    if not benchmarks:
+        return "", []
+    head = benchmarks[0]
+    weekly = head.as_of.weekday() == 0 and head.measure.startswith("% of sessions")
+    when = f"week commencing {week_label(head.as_of)}" if weekly else week_label(head.as_of)
+    heading = f"Published {when}, {head.measure}"
+    parts = []
+    for b in benchmarks:
+        value = benchmark_value(b.value, b.unit)
+        if b.as_of != head.as_of:
+            value += f" ({week_label(b.as_of)})"
+        parts.append((_benchmark_name(b), value))
+    return heading, parts
+
+
+def benchmark_line(benchmarks) -> str:
+    """'Published 31 March 2025, per 10,000 children: Leeds 85 · statistical neighbours (mean of 10 rates) 75 · ...'."""
+    heading, parts = benchmark_parts(benchmarks)
+    if not parts:
+        return ""
+    return f"{heading}: " + BENCHMARK_SEP.join(f"{name} {value}" for name, value in parts)
+
+
+def rate_text(rate: float | None) -> str:
+    """A rate per 10,000 children as shown: '74 per 10,000 children' ('' when there is none)."""
+    return "" if rate is None else f"{rate:.0f} per 10,000 children"

@@ -7,10 +7,13 @@ from tracker.model import Breakdown, BreakdownRow, Tracker, TrackerRow
 
 
 def _r(v, places):
+    """A figure exactly as computed (a rate of 94.0625 % is 94.0625); whole counts as integers.
+
+    `places` is what the display rounds to; the JSON does not round (issue 12).
+    """
     if v is None:
         return None
-    v = round(v, places)
-    return int(v) if places == 0 else v
+    return int(v) if places == 0 and float(v).is_integer() else float(v)
 
 
 def row_dict(row: TrackerRow) -> dict:
@@ -34,6 +37,10 @@ def row_dict(row: TrackerRow) -> dict:
     }
     if row.note:
         d["note"] = row.note
+    if row.rate_per_10000 is not None:
+        d["rate_per_10000"] = row.rate_per_10000
+    if row.benchmarks:
+        d["benchmarks"] = benchmarks_list(row.benchmarks)
     if row.forecast is not None:
         f = row.forecast
         d["forecast"] = {
@@ -42,6 +49,13 @@ def row_dict(row: TrackerRow) -> dict:
             "value_at_week": _r(f.value_at_week, p), "gap": _r(f.gap, p), "description": f.description,
         }
     return d
+
+
+def benchmarks_list(benchmarks) -> list[dict]:
+    """The published benchmarks of a row, exactly as computed (rounding is for display only)."""
+    return [{"area": b.area, "kind": b.kind, "value": b.value, "unit": b.unit, "as_of": b.as_of.isoformat(),
+             "members": list(b.members), **({"of": b.of} if b.kind == "statistical_neighbours" else {}),
+             "what": b.measure} for b in benchmarks]
 
 
 def tracker_dict(tracker: Tracker) -> dict:
@@ -65,6 +79,7 @@ def breakdown_row_dict(row: BreakdownRow, places: int) -> dict:
         "verdict_since_last_week": row.verdict_since_last_week,
         "verdict_since_baseline": row.verdict_since_baseline,
         "suppressed": row.suppressed, "withheld": sorted(row.withheld),
+        **({"rate_per_10000": row.rate_per_10000} if row.rate_per_10000 is not None else {}),
     }
 
 
@@ -77,6 +92,8 @@ def breakdown_dict(b: Breakdown) -> dict:
          "baseline_week": b.baseline_week.isoformat(), "ranking": b.lagging_rule,
          "city": breakdown_row_dict(b.city, p), "clusters": [breakdown_row_dict(r, p) for r in b.rows],
          "notes": list(b.notes)}
+    if b.benchmarks:
+        d["city"]["benchmarks"] = benchmarks_list(b.benchmarks)
     if b.illustrative:
         d["illustrative"] = True
     return d

@@ -4,8 +4,8 @@ from __future__ import annotations
 from tracker.model import (BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker,
                            TrackerRow)
 
-from .formatting import (VERDICT_WORD, arrow, illustrative_notice, number, percent, signed, title_parts,
-                         week_label)
+from .formatting import (VERDICT_WORD, arrow, benchmark_line, illustrative_notice, number, percent, rate_text,
+                         signed, title_parts, week_label)
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -72,6 +72,10 @@ def render_text(tracker: Tracker) -> str:
             lines.append(f"  Turn the curve: {row.forecast.description}")
         if row.note:
             lines.append(f"  Note: {row.note}")
+        if row.rate_per_10000 is not None:
+            lines.append(f"  Rate: {rate_text(row.rate_per_10000)}")
+        if row.benchmarks:
+            lines.append(f"  {benchmark_line(row.benchmarks)}")
         lines.append("")
     if any(r.withheld for r in tracker.rows):
         lines.append(f'"c": withheld to protect small numbers (counts below {tracker.suppress_below}).')
@@ -99,6 +103,8 @@ def render_breakdown_text(b: Breakdown) -> str:
                 f"{signed(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld):>18}{mark}")
 
     lines.append(line(b.city, "city"))
+    if b.benchmarks:
+        lines.append(f"      {benchmark_line(b.benchmarks)}")
     lines += [line(r, str(r.rank) if r.rank else "-") for r in b.rows]
     lines.append("")
     lines.append(b.lagging_rule[0].upper() + b.lagging_rule[1:] + ".")

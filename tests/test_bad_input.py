@@ -74,6 +74,48 @@ def _dfe_with_text(path: Path) -> None:
     path.write_text("".join(lines))
 
 
+BENCH = Path(__file__).parent / "fixtures" / "benchmarks"
+
+
+def _bench(name: str, edit):
+    """A writer of a benchmark fixture (tests/fixtures/benchmarks) with `edit(header, rows)` applied."""
+    def write(path: Path) -> None:
+        with (BENCH / name).open(encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+        header, body = rows[0], rows[1:]
+        edit(header, body)
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([header, *[r for r in body if r]])
+        path.write_text(buf.getvalue(), encoding="utf-8")
+    return write
+
+
+def _cell(column: str, value: str, where=lambda r, h: "Leeds" in r):
+    """An edit setting one column of the first matching row (default: Leeds')."""
+    def edit(header, rows):
+        row = next(r for r in rows if where(r, header))
+        row[header.index(column)] = value
+    return edit
+
+
+def _rename(column: str, to: str):
+    def edit(header, rows):
+        header[header.index(column)] = to
+    return edit
+
+
+def _repeat_leeds(header, rows):
+    rows.append(list(next(r for r in rows if "Leeds" in r and "Children starting" not in str(r)
+                          and "Children ceasing" not in str(r))))
+
+
+_CLA = "cla_number_and_rate_per_10k_children_excerpt.csv"
+_NEET = "UD_NEETNK_LA_dashboard_2025_excerpt.csv"
+_ONS = "ons_mid-year_population_estimates_excerpt.csv"
+_SN = "sn_model_2025_wide_excerpt.csv"
+_LEEDS_CLA_2025 = lambda r, h: "Leeds" in r and "31 March" in r[h.index("population_type")]   # noqa: E731
+
+
 # (id, file name, content: bytes | str | callable(path), options, expected fragment)
 CASES = [
     ("empty file", "f.csv", b"", {}, "the file is empty"),
@@ -195,6 +237,39 @@ CASES = [
     ("sessions: unknown phase", "s.csv",
      "week_commencing,urn,phase,possible_sessions,absence_sessions\n2025-03-03,100001,nursery,100,2\n",
      {"fmt": "school-sessions"}, 'line 2, column phase: "nursery" is not a phase; use "primary" or "secondary"'),
+    # Published benchmark files (issue 12)
+    ("CLA file with a column renamed", "dfe.csv", _bench(_CLA, _rename("rate_per_10000", "rate")), {"fmt": "dfe-cla"},
+     'the column(s) "rate_per_10000" are missing'),
+    ("CLA rate disagrees with count and population", "dfe.csv",
+     _bench(_CLA, _cell("rate_per_10000", "95", _LEEDS_CLA_2025)), {"fmt": "dfe-cla"},
+     "the published rate 95 disagrees with children_count / population_estimate x 10,000 = 85.0"),
+    ("CLA text in a count", "dfe.csv", _bench(_CLA, _cell("children_count", "about 1500", _LEEDS_CLA_2025)),
+     {"fmt": "dfe-cla"}, 'column children_count: "about 1500" is not a number'),
+    ("CLA row twice", "dfe.csv", _bench(_CLA, _repeat_leeds), {"fmt": "dfe-cla"}, "is given twice (first at line"),
+    ("CLA file for an authority not in it", "dfe.csv", _bench(_CLA, lambda h, r: None),
+     {"fmt": "dfe-cla", "la": "Narnia"}, 'no local authority "Narnia" in this file'),
+    ("NEET file with a column renamed", "dfe.csv", _bench(_NEET, _rename("NEET_percent", "NEET_pc")),
+     {"fmt": "dfe-neet"}, 'the column(s) "neet_percent"'),
+    ("NEET text in a percentage", "dfe.csv", _bench(_NEET, _cell("NEET_percent", "4.9%")), {"fmt": "dfe-neet"},
+     'column NEET_percent: "4.9%" is not a number'),
+    ("NEET parts disagree with the total", "dfe.csv", _bench(_NEET, _cell("NEET_percent", "6.9")),
+     {"fmt": "dfe-neet"}, "is not NEET 6.9 + not known 3.9"),
+    ("NEET row twice", "dfe.csv", _bench(_NEET, _repeat_leeds), {"fmt": "dfe-neet"}, "is given twice"),
+    ("ONS population as text", "dfe.csv", _bench(_ONS, _cell("population_estimate", "lots")),
+     {"fmt": "ons-population"}, 'column population_estimate: "lots" is not a number'),
+    ("ONS population row twice", "dfe.csv", _bench(_ONS, _repeat_leeds), {"fmt": "ons-population"}, "is given twice"),
+    ("cluster population for an unknown cluster", "dfe.csv", "area,year,population\nNroth,2024,9000\n",
+     {"fmt": "ons-population"}, '"Nroth" is not the city or a cluster'),
+    ("SN model with a neighbour that is not a code", "dfe.csv", _bench(_SN, _cell("SN_3", "Sheffield")),
+     {"fmt": "dfe-sn"}, 'column SN_3: "Sheffield" is not an old LA code'),
+    ("SN model authority twice", "dfe.csv", _bench(_SN, _repeat_leeds), {"fmt": "dfe-sn"},
+     "the authority 383 (Leeds) is given twice"),
+    ("SN model with the wrong columns", "dfe.csv", "code,name\n383,Leeds\n", {"fmt": "dfe-sn"},
+     "this is not a DfE statistical neighbour model"),
+    ("events: not a date", "dfe.csv", "date,label,obsession\nsoon,Family group conferencing,cla\n",
+     {"fmt": "events"}, '"soon" is not a date'),
+    ("events: unknown obsession", "dfe.csv", "date,label,obsession\n2013-09-02,Family group conferencing,clla\n",
+     {"fmt": "events"}, '"clla" is not an obsession'),
 ]
 
 
@@ -219,7 +294,7 @@ def _write(case, tmp_path: Path) -> list[Path]:
 
 def _snapshot(store):
     f = store.figures_frame().sort_values(["week_commencing", "obsession", "area"]).reset_index(drop=True)
-    return f, store.count(), len(store.revisions())
+    return f, store.count(), len(store.revisions()), store.published()
 
 
 def test_there_are_at_least_25_cases():

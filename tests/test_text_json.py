@@ -1,6 +1,8 @@
 """The text tracker reads like Figure 2; the JSON is the contract's."""
 import json
 
+import pytest
+
 from renderers.formatting import alt_text, describe_row
 from renderers.json_tracker import render_json
 from renderers.text import render_breakdown_text, render_text
@@ -12,12 +14,15 @@ def test_json_matches_contract(figure2_tracker):
     cla = d["rows"][0]
     expected = {"obsession": "cla", "unit": "count", "direction": "reduce", "latest": 1247,
                 "previous_week": "2015-07-13", "change_since_last_week": -5, "baseline_week": "2011-04-04",
-                "baseline_value": 1422, "change_since_baseline": -175, "percent_change_since_baseline": -12.3,
+                "baseline_value": 1422, "change_since_baseline": -175,
                 "verdict_since_last_week": "better", "verdict_since_baseline": "better", "suppressed": False}
     assert {k: cla[k] for k in expected} == expected
+    # Exact, not rounded: rounding is for display only (issue 12).
+    assert cla["percent_change_since_baseline"] == pytest.approx(100 * -175 / 1422, abs=1e-12)
     primary = d["rows"][2]
     assert primary["percent_change_since_baseline"] is None
-    assert (primary["latest"], primary["change_since_last_week"], primary["change_since_baseline"]) == (4.4, 0.6, -1.9)
+    assert (primary["latest"], primary["change_since_last_week"], primary["change_since_baseline"]) == \
+        pytest.approx((4.4, 0.6, -1.9), abs=0.05)   # as computed from sessions; shown as 4.4, +0.6, -1.9
     assert "not a prediction" in cla["forecast"]["what"]
 
 

@@ -224,6 +224,37 @@ def _row(figures: FigureTable, config: Config, obsession: Obsession, area: str, 
     )
 
 
+def canonical_area(figures: FigureTable, config: Config, name: str) -> str:
+    """The configured spelling of an area, or an area a benchmark import brought (England, the region,
+    a statistical neighbour); NotFound listing all of them otherwise."""
+    from .benchmarks import known_areas, published_of
+    from .errors import unknown
+
+    extra = known_areas(published_of(figures), config)
+    for a in (*config.areas, *extra):
+        if a.lower() == name.strip().lower():
+            return a
+    raise unknown("area", name, (*config.areas, *extra))
+
+
+def _with_benchmarks(figures: FigureTable, config: Config, row: TrackerRow, area: str, week: date) -> TrackerRow:
+    """The row with its rate per 10,000 children (counts, where populations exist) and its benchmarks."""
+    from dataclasses import replace
+
+    from .benchmarks import area_rate, benchmarks_for, published_of
+
+    published = published_of(figures)
+    marks = benchmarks_for(figures, config, row.obsession, week)
+    rate = None
+    # Per 10,000 children (0-17) for counts of children; not where the published measure is a
+    # percentage of another group (NEET: of 16-17-year-olds), which a rate of all children would not match.
+    if not row.obsession.is_rate and row.latest_week is not None and all(b.unit != "percent" for b in marks):
+        rate = area_rate(published, area, row.latest, row.latest_week)
+    if rate is None and not marks:
+        return row
+    return replace(row, rate_per_10000=rate, benchmarks=marks)
+
+
 def build_tracker(figures: FigureTable, config: Config, week: date | None = None,
                   area: str | None = None, obsessions=None) -> Tracker:
     """The tracker for one week (default: the latest) and one area (default: the city).
@@ -231,11 +262,11 @@ def build_tracker(figures: FigureTable, config: Config, week: date | None = None
     `obsessions` (keys or aliases) keeps only those rows, in the configuration's order, and builds
     no others: a chat answer about one obsession need not work out all four.
     """
-    area = config.canonical_area(area) if area else config.city
+    area = canonical_area(figures, config, area) if area else config.city
     week = resolve_week(figures, week)
     wanted = None if obsessions is None else {config.obsession(k).key for k in obsessions}
-    rows = tuple(_row(figures, config, o, area, week) for o in config.obsessions
-                 if wanted is None or o.key in wanted)
+    rows = tuple(_with_benchmarks(figures, config, _row(figures, config, o, area, week), area, week)
+                 for o in config.obsessions if wanted is None or o.key in wanted)
     return Tracker(week=week, area=area, area_kind=config.area_kind(area), city=config.city,
                    baseline_label=config.baseline_label, rows=rows, sender=config.sender,
                    illustrative=config.illustrative, suppress_below=config.suppress_below)
@@ -254,8 +285,10 @@ def build_breakdown(figures: FigureTable, config: Config, obsession_key: str,
     """One obsession across every cluster for one week: ranked by progress, laggards flagged."""
     obsession = config.obsession(obsession_key)
     week = resolve_week(figures, week)
-    city = _row(figures, config, obsession, config.city, week, with_series=False)
-    rows = [_row(figures, config, obsession, a, week, with_series=False) for a in config.clusters]
+    city = _with_benchmarks(figures, config, _row(figures, config, obsession, config.city, week, with_series=False),
+                            config.city, week)
+    rows = [_with_benchmarks(figures, config, _row(figures, config, obsession, a, week, with_series=False), a, week)
+            for a in config.clusters]
     scored = [(progress_score(r, obsession), a, r) for a, r in zip(config.clusters, rows)]
     ranked = sorted([t for t in scored if t[0] is not None], key=lambda t: (-t[0], t[1]))
     unranked = sorted([t for t in scored if t[0] is None], key=lambda t: t[1])
@@ -277,7 +310,7 @@ def build_breakdown(figures: FigureTable, config: Config, obsession_key: str,
                      rows=tuple(out), previous_week=city.previous_week, baseline_week=city.baseline_week,
                      baseline_label=config.baseline_label, lagging_rule=rule,
                      suppress_below=config.suppress_below, illustrative=config.illustrative,
-                     sender=config.sender, notes=tuple(notes))
+                     sender=config.sender, notes=tuple(notes), benchmarks=city.benchmarks)
 
 
 def _breakdown_row(area: str, r: TrackerRow, rank: int | None, lagging: bool) -> BreakdownRow:
@@ -286,14 +319,14 @@ def _breakdown_row(area: str, r: TrackerRow, rank: int | None, lagging: bool) ->
                         percent_change_since_baseline=r.percent_change_since_baseline,
                         verdict_since_last_week=r.verdict_since_last_week,
                         verdict_since_baseline=r.verdict_since_baseline, withheld=r.withheld,
-                        rank=rank, lagging=lagging)
+                        rank=rank, lagging=lagging, rate_per_10000=r.rate_per_10000)
 
 
 def build_curve(figures: FigureTable, config: Config, obsession_key: str, area: str | None = None,
                 week: date | None = None) -> Curve:
     """The turn-the-curve chart's model: the weekly history with withheld weeks as gaps, and the forecast."""
     obsession = config.obsession(obsession_key)
-    area = config.canonical_area(area) if area else config.city
+    area = canonical_area(figures, config, area) if area else config.city
     week = resolve_week(figures, week)
     # The row with its forecast but not its series: the chart draws its own, longer history.
     row = _row(figures, config, obsession, area, week, with_series=False, with_forecast=True)
@@ -306,4 +339,20 @@ def build_curve(figures: FigureTable, config: Config, obsession_key: str, area: 
     history = _points(s, obsession, hidden, lo, hi)
     return Curve(week=week, area=area, obsession=obsession, baseline_week=row.baseline_week,
                  baseline_value=row.baseline_value, baseline_label=config.baseline_label,
-                 history=history, forecast=row.forecast, illustrative=config.illustrative)
+                 history=history, forecast=row.forecast, illustrative=config.illustrative,
+                 events=_events(figures, config, obsession, history, end))
+
+
+def _events(figures: FigureTable, config: Config, obsession: Obsession, history, end: date):
+    from .benchmarks import events_for, published_of
+
+    start = history[0].week if history else obsession.baseline_week
+    return events_for(published_of(figures), config, obsession, start, end + timedelta(days=6))
+
+
+def build_compare(figures: FigureTable, config: Config, obsession_key: str, week: date | None = None):
+    """How the city compares: its published figures year by year beside its neighbours, region and England."""
+    from .benchmarks import build_comparison
+
+    obsession = config.obsession(obsession_key)
+    return build_comparison(figures, config, obsession, week, illustrative=config.illustrative)

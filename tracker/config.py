@@ -97,6 +97,22 @@ class LookupFiles:
 
 
 @dataclass(frozen=True)
+class Benchmarks:
+    """`[benchmarks]`: the statistical neighbours, as authority names or "dfe" (the latest DfE model)."""
+
+    statistical_neighbours: tuple[str, ...] | str = "dfe"
+
+
+@dataclass(frozen=True)
+class Event:
+    """`[[events]]`: an initiative marked on the turn-the-curve chart."""
+
+    date: date
+    label: str
+    obsessions: tuple[str, ...] = ()   # keys; empty: every obsession
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; built once at start-up and never changed."""
 
@@ -115,6 +131,9 @@ class Config:
     console: ConsoleRoles = ConsoleRoles()
     delivery: DeliveryRules = DeliveryRules()
     lookups: LookupFiles = LookupFiles()
+    la_code: str = ""                 # [tracker] la_code: the city's own authority in the DfE's files
+    benchmarks: Benchmarks = Benchmarks()
+    events: tuple[Event, ...] = ()
     path: str = "<built-in demo configuration>"
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from .config import Obsession
+from .config import Event, Obsession  # noqa: F401  (Event: the curve's events, declared with [[events]])
 
 BETTER, WORSE, SAME = "better", "worse", "same"
 
@@ -23,6 +23,22 @@ class Point:
 
     week: date
     value: float | None
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One published figure beside the tracker: the city's own, its neighbours' mean, region or England."""
+
+    area: str
+    kind: str                    # "city", "statistical_neighbours", "region" or "national"
+    value: float                 # as computed: rounding is for display only
+    unit: str                    # "per10k" or "percent"
+    as_of: date                  # 31 March for a CLA count, end of February for NEET, the Monday for weekly
+    measure: str = ""            # "per 10,000 children", "% of 16-17-year-olds NEET"
+    members: tuple[str, ...] = ()  # the neighbours whose rates were averaged
+    of: int = 0                  # how many neighbours there are (members may be fewer)
+    numerator: float | None = None
+    denominator: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,8 @@ class TrackerRow:
     series: tuple[Point, ...] = ()
     forecast: Forecast | None = None
     note: str = ""               # e.g. "no figure this week (school holiday)"
+    rate_per_10000: float | None = None      # a count over the area's children 0-17, when populations exist
+    benchmarks: tuple[Benchmark, ...] = ()   # the latest published figures on or before the week
 
     @property
     def suppressed(self) -> bool:
@@ -119,6 +137,7 @@ class BreakdownRow:
     withheld: frozenset[str] = frozenset()
     rank: int | None = None      # 1 = most progress since the baseline; None when withheld
     lagging: bool = False
+    rate_per_10000: float | None = None
 
     @property
     def suppressed(self) -> bool:
@@ -142,6 +161,7 @@ class Breakdown:
     illustrative: bool = False
     sender: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    benchmarks: tuple[Benchmark, ...] = ()   # the city's published line, shown under its row
 
     @property
     def title(self) -> str:
@@ -161,4 +181,29 @@ class Curve:
     baseline_label: str
     history: tuple[Point, ...]       # every weekly figure from the forecast's fitted start to the week
     forecast: Forecast | None
+    illustrative: bool = False
+    events: tuple[Event, ...] = ()   # initiatives marked on the chart
+
+
+@dataclass(frozen=True)
+class CompareLine:
+    """One area's published figures year by year (the neighbours' line is the mean of their rates)."""
+
+    label: str
+    kind: str
+    points: tuple[Point, ...]
+    members: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()     # for the neighbours' mean: how many rates each point averages
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How the city compares: its published rate beside its neighbours' mean, its region and England."""
+
+    obsession: Obsession
+    city: str
+    unit: str
+    measure: str
+    lines: tuple[CompareLine, ...]
+    week: date | None = None
     illustrative: bool = False

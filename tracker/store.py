@@ -46,6 +46,71 @@ revisions_table = Table(
 )
 
 
+# Published benchmarks (issue 12): the DfE's annual figures, the areas imports bring, populations,
+# the statistical-neighbour model and events. Separate from the weekly figures, which stay as they are.
+published_table = Table(
+    "published_figures", metadata,
+    Column("obsession", String(64), primary_key=True),
+    Column("area", String(200), primary_key=True),
+    Column("as_of", Date, primary_key=True),
+    Column("unit", String(16), nullable=False),
+    Column("measure", String(200), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("numerator", Float),
+    Column("denominator", Float),
+    Column("source", String(500), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+
+benchmark_areas_table = Table(
+    "benchmark_areas", metadata,
+    Column("area", String(200), primary_key=True),
+    Column("level", String(32), nullable=False),
+    Column("old_la_code", String(16)),
+    Column("new_la_code", String(16)),
+    Column("region", String(200)),
+    Column("source", String(500), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+
+populations_table = Table(
+    "populations", metadata,
+    Column("area", String(200), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("population", Float, nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+
+sn_model_table = Table(
+    "sn_model", metadata,
+    Column("model", String(200), primary_key=True),
+    Column("la_code", String(16), primary_key=True),
+    Column("rank", Integer, primary_key=True),
+    Column("neighbour_code", String(16), nullable=False),
+    Column("closeness", String(64)),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+
+events_table = Table(
+    "events", metadata,
+    Column("date", Date, primary_key=True),
+    Column("label", String(200), primary_key=True),
+    Column("obsession", String(64), primary_key=True),   # "" for every obsession
+    Column("source", String(500), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+
+PUBLISHED_TABLES = [published_table, benchmark_areas_table, populations_table, sn_model_table, events_table]
+# The key columns of each table, and the columns compared to tell a revision from an unchanged row.
+_KEYS = {"published_figures": ("obsession", "area", "as_of"), "benchmark_areas": ("area",),
+         "populations": ("area", "year"), "sn_model": ("model", "la_code", "rank"),
+         "events": ("date", "label", "obsession")}
+_COMPARED = {"published_figures": ("unit", "measure", "value", "numerator", "denominator"),
+             "benchmark_areas": ("level", "old_la_code", "new_la_code", "region"),
+             "populations": ("population",), "sn_model": ("neighbour_code", "closeness"), "events": ()}
+
+
 def create_tables(engine: Engine, tables: list[Table]) -> None:
     """Create the tables that do not exist yet, safe when two processes start at the same moment.
 
@@ -125,7 +190,7 @@ class Store:
 
     def create(self) -> None:
         """Create the tables that do not exist yet."""
-        create_tables(self.engine, [figures_table, revisions_table])
+        create_tables(self.engine, [figures_table, revisions_table, *PUBLISHED_TABLES])
 
     def figures_frame(self) -> pd.DataFrame:
         """Every figure, in the long format (week_commencing, obsession, area, value, numerator, denominator)."""
@@ -150,7 +215,9 @@ class Store:
         """The figures as a FigureTable for the arithmetic."""
         from .figures import FigureTable
 
-        return FigureTable(self.figures_frame())
+        table = FigureTable(self.figures_frame())
+        table.published = self.published()   # benchmarks, populations, neighbours, events (tracker/benchmarks.py)
+        return table
 
     def count(self) -> int:
         """How many figures are stored."""
@@ -166,7 +233,8 @@ class Store:
         with self.engine.connect() as conn:
             n, newest = conn.execute(select(func.count(), func.max(figures_table.c.loaded_at))).one()
             rev = conn.execute(select(func.max(revisions_table.c.id))).scalar()
-        return (n, str(newest), rev)
+            published = tuple(str(conn.execute(select(func.max(x.c.loaded_at))).scalar()) for x in PUBLISHED_TABLES)
+        return (n, str(newest), rev, published)
 
     def revisions(self) -> list[dict]:
         """Every kept revision, oldest first."""
@@ -234,3 +302,76 @@ class Store:
         summary.new, summary.revised = len(new_rows), len(revised_rows)
         summary.weeks = weeks
         return summary
+
+    def save_published(self, parts: dict[str, list[dict]], source: str, now: datetime | None = None) -> LoadSummary:
+        """Upsert rows of the published tables ({table name: rows}) in one transaction.
+
+        A row equal to the stored one is left alone, so importing a file again changes nothing;
+        `source` is recorded with each row of the tables that keep one.
+        """
+        now = now or datetime.now(timezone.utc)
+        summary = LoadSummary()
+        tables = {x.name: x for x in PUBLISHED_TABLES}
+        with self.engine.begin() as conn:
+            for name, rows in parts.items():
+                t = tables[name]
+                keys, compared = _KEYS[name], _COMPARED[name]
+                existing = {tuple(r[k] for k in keys): r for r in conn.execute(select(t)).mappings()}
+                new_rows, changed, unchanged = [], [], 0
+                for row in rows:
+                    row = {**row, "loaded_at": now}
+                    if "source" in t.c:
+                        row["source"] = row.get("source") or source
+                    old = existing.get(tuple(row[k] for k in keys))
+                    if old is not None and name == "benchmark_areas":
+                        # Files know different things of an area (the model has no new codes): keep what is known.
+                        # A region, once known, stays: the CLA file says "Outer London" where NEET says "London".
+                        row = {k: (old[k] if k in compared and (v in ("", None) or (k == "region" and old[k]))
+                                   else v) for k, v in row.items()}
+                    if old is None:
+                        new_rows.append(row)
+                    elif all(_same(old[c], row.get(c)) if isinstance(row.get(c), (int, float)) or row.get(c) is None
+                             else old[c] == row.get(c) for c in compared):
+                        unchanged += 1
+                    else:
+                        changed.append(row)
+                if new_rows:
+                    conn.execute(t.insert(), new_rows)
+                for row in changed:
+                    cond = [t.c[k] == row[k] for k in keys]
+                    conn.execute(t.update().where(*cond).values(**{k: v for k, v in row.items() if k not in keys}))
+                if name == "sn_model":   # loading a model again makes it the latest, even when unchanged
+                    for model in {r["model"] for r in rows}:
+                        conn.execute(t.update().where(t.c.model == model).values(loaded_at=now))
+                if name != "benchmark_areas":   # the areas go with the figures; the analyst counts figures
+                    summary.new += len(new_rows)
+                    summary.revised += len(changed)
+                    summary.unchanged += unchanged
+        return summary
+
+    def published(self):
+        """Everything the benchmark imports stored, as a tracker.benchmarks.Published snapshot."""
+        from .benchmarks import AreaInfo, Published, PublishedFigure
+        from .model import Event
+
+        with self.engine.connect() as conn:
+            figs = tuple(PublishedFigure(r.obsession, r.area, r.as_of, r.unit, r.measure, r.value,
+                                         _clean(r.numerator), _clean(r.denominator))
+                         for r in conn.execute(select(published_table).order_by(
+                             published_table.c.obsession, published_table.c.area, published_table.c.as_of)))
+            areas = tuple(AreaInfo(r.area, r.level, r.old_la_code or "", r.new_la_code or "", r.region or "")
+                          for r in conn.execute(select(benchmark_areas_table).order_by(benchmark_areas_table.c.area)))
+            pops = tuple((r.area, int(r.year), float(r.population)) for r in conn.execute(select(populations_table)))
+            sn = sn_model_table
+            latest = conn.execute(select(sn.c.model).order_by(sn.c.loaded_at.desc(), sn.c.model.desc()).limit(1)).scalar()
+            neighbours: dict[str, list[str]] = {}
+            if latest is not None:
+                for r in conn.execute(select(sn).where(sn.c.model == latest).order_by(sn.c.la_code, sn.c.rank)):
+                    neighbours.setdefault(r.la_code, []).append(r.neighbour_code)
+            events: dict[tuple, list[str]] = {}
+            for r in conn.execute(select(events_table).order_by(events_table.c.date, events_table.c.label)):
+                events.setdefault((r.date, r.label), []).append(r.obsession)
+        return Published(figures=figs, areas=areas, populations=pops,
+                         neighbours={k: tuple(v) for k, v in neighbours.items()}, sn_model=latest or "",
+                         events=tuple(Event(d, label, tuple(o for o in obs if o) if all(obs) else ())
+                                      for (d, label), obs in events.items()))

@@ -125,7 +125,7 @@ def _monday(value: Any, reader: _Reader, key: str) -> date:
 def _tracker(r: _Reader, value: Any, got: dict) -> dict:
     """[tracker]: the city and how the tracker is labelled and suppressed."""
     tr = r.table(value, "tracker")
-    r.unknown_keys(tr, {"city", "baseline_label", "suppress_below", "sender", "illustrative"}, "tracker.")
+    r.unknown_keys(tr, {"city", "baseline_label", "suppress_below", "sender", "illustrative", "la_code"}, "tracker.")
     city = r.string(tr, "city", "tracker.")
     suppress = tr.get("suppress_below", _default(Config, "suppress_below"))
     if not isinstance(suppress, int) or isinstance(suppress, bool) or not 0 <= suppress <= 100:
@@ -135,6 +135,7 @@ def _tracker(r: _Reader, value: Any, got: dict) -> dict:
         "baseline_label": tr.get("baseline_label", _default(Config, "baseline_label")),
         "sender": tr.get("sender", f"{city} {_default(Config, 'sender')}"),
         "illustrative": bool(tr.get("illustrative", _default(Config, "illustrative"))),
+        "la_code": r.string(tr, "la_code", "tracker.") if "la_code" in tr else _default(Config, "la_code"),
     }
 
 
@@ -309,6 +310,64 @@ def _lookups(r: _Reader, value: Any, got: dict) -> dict:
     return {"lookups": LookupFiles(**{k: r.string(t, k, "lookups.") for k in sorted(_keys(LookupFiles)) if k in t})}
 
 
+def _benchmarks(r: _Reader, value: Any, got: dict) -> dict:
+    """[benchmarks]: statistical_neighbours = "dfe" (the latest DfE model loaded) or a list of authority names."""
+    from .config import Benchmarks
+
+    b = r.table(value, "benchmarks")
+    r.unknown_keys(b, _keys(Benchmarks), "benchmarks.")
+    sn = b.get("statistical_neighbours", _default(Benchmarks, "statistical_neighbours"))
+    if sn == "dfe":
+        return {"benchmarks": Benchmarks()}
+    if isinstance(sn, str) or not isinstance(sn, list):
+        raise r.fail("benchmarks.statistical_neighbours", f'{sn!r} is not allowed; use "dfe" (the DfE model '
+                     'imported with --format dfe-sn) or a list of authority names like ["Sheffield", "Kirklees"]')
+    names = r.strings(b, "statistical_neighbours", "benchmarks.")
+    if not names or len({n.lower() for n in names}) != len(names) or got["city"].lower() in {n.lower() for n in names}:
+        raise r.fail("benchmarks.statistical_neighbours", "name each neighbour once, not the city itself, and "
+                     "at least one")
+    return {"benchmarks": Benchmarks(statistical_neighbours=names)}
+
+
+def _events(r: _Reader, value: Any, got: dict) -> dict:
+    """[[events]]: date, label and optional obsessions (keys or aliases): initiatives marked on the curves."""
+    from .config import Event
+
+    events = [] if value is None else value
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise r.fail("events", "must be an array of tables: [[events]] with date and label")
+    out, seen = [], set()
+    by_name = {}
+    for o in got["obsessions"]:
+        for n in (o.key, o.key.replace("_", "-"), *o.aliases):
+            by_name[n.lower()] = o.key
+    for i, e in enumerate(events):
+        p = f"events[{i}]."
+        r.unknown_keys(e, {"date", "label", "obsessions"}, p)
+        when = e.get("date")
+        if isinstance(when, str):
+            try:
+                when = date.fromisoformat(when)
+            except ValueError:
+                raise r.fail(p + "date", f'"{when}" is not a date; write it as YYYY-MM-DD') from None
+        if not isinstance(when, date):
+            raise r.fail(p + "date", 'is required: the day the initiative started, like 2013-09-02')
+        label = r.string(e, "label", p)
+        if len(label) > 120:
+            raise r.fail(p + "label", "is over 120 characters; a short name of the initiative reads on a chart")
+        keys = []
+        for name in r.strings(e, "obsessions", p):
+            if name.lower() not in by_name:
+                guess = nearest(name, by_name)
+                raise r.fail(p + "obsessions", f'"{name}" is not an obsession' + (f'; did you mean "{guess}"?' if guess else ""))
+            keys.append(by_name[name.lower()])
+        if (when, label) in seen:
+            raise r.fail(p + "label", f'"{label}" on {when} is listed twice; list each event once')
+        seen.add((when, label))
+        out.append(Event(date=when, label=label, obsessions=tuple(keys)))
+    return {"events": tuple(out)}
+
+
 # Top-level key -> its function, in the order they run (a table may use what earlier ones returned).
 TABLES: dict[str, Callable[[_Reader, Any, dict], dict]] = {
     "tracker": _tracker,
@@ -321,6 +380,8 @@ TABLES: dict[str, Callable[[_Reader, Any, dict], dict]] = {
     "console": _console,
     "delivery": _delivery,
     "lookups": _lookups,
+    "benchmarks": _benchmarks,
+    "events": _events,
 }
 
 
