@@ -56,9 +56,13 @@ class _Page(HTMLParser):
         self._cell = None
         self._row = None
         self._in = []
+        self._label = False   # inside a cell's label, shown only when the table stacks on a phone
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "span" and a.get("class") == "lbl":
+            assert "display: none" in a.get("style", "") or "display:none" in a.get("style", "")
+            self._label = True
         self.tags.append(tag)
         self._in.append(tag)
         data_table = bool(self._tables and self._tables[-1])
@@ -83,6 +87,8 @@ class _Page(HTMLParser):
             self.styles.append("")
 
     def handle_endtag(self, tag):
+        if tag == "span" and self._label:
+            self._label = False
         if self._in and self._in[-1] == tag:
             self._in.pop()
         if tag == "table" and self._tables:
@@ -95,6 +101,8 @@ class _Page(HTMLParser):
             self._row = None
 
     def handle_data(self, data):
+        if self._label:
+            return
         if self._cell is not None:
             self._cell.append(data)
         if "strong" in self._in:
@@ -164,8 +172,9 @@ def test_no_css_outlook_or_gmail_cannot_use(figure2_tracker, cla_breakdown):
         assert not re.search(r"position\s*:\s*(absolute|fixed|relative|sticky)", html, re.I)
         assert not re.search(r"\b(float|grid-template|flex)\s*:", html, re.I)
         page = _parse(html)
-        # The only <style> left is the dark-mode block; everything else is inline.
-        assert len(page.styles) == 1 and page.styles[0].strip().startswith("@media (prefers-color-scheme: dark)")
+        # The only <style> left holds the phone and dark-mode media queries; everything else is inline.
+        assert len(page.styles) == 1 and "@media (prefers-color-scheme: dark)" in page.styles[0]
+        assert page.styles[0].strip().startswith("@media screen and (max-width: 520px)")
         assert 'class="page"' in html and re.search(r'<td[^>]*class="card"[^>]*style="[^"]*background-color', html)
         assert re.search(r'<th scope="col"[^>]*style="[^"]*background-color', html)
         assert '<meta name="color-scheme" content="light dark">' in html
