@@ -103,7 +103,7 @@ def read_school_sessions(path: str | Path, config: Config, today: date | None = 
     n_w, n_a = len(week_list), len(areas)
     frames = []
     empty = 0
-    for ph, target in PHASES.items():
+    for target in PHASES.values():
         rows = (phase == target).to_numpy()
         if not rows.any():
             continue

@@ -1,7 +1,9 @@
 """Generate the synthetic examples in this folder (random, seeded; no real person): python examples/make_examples.py"""
-import csv, random
+import csv
+import random
 from datetime import date, timedelta
 from pathlib import Path
+
 out = Path(__file__).resolve().parent
 rng = random.Random(2026)
 # Leeds postcode districts to the demo clusters: an illustrative lookup, not the council's.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from data_sources.lookups import (OUTSIDE, entry_key, read_postcode_lookup, read_school_lookup, record_keys)
+from data_sources.lookups import OUTSIDE, entry_key, read_postcode_lookup, read_school_lookup, record_keys
 from tracker.errors import ObsessionError, ValidationFailed
 
 
