@@ -99,7 +99,10 @@ def figures(weeks, obsession: str, areas: list[str], values: np.ndarray,
 def checked(frames: list[pd.DataFrame], table: RawTable, notes: list[str]) -> Checked:
     """Counted figures as a Checked input, ready for merge_checked and the store."""
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*COLUMNS, "_pos"])
-    return Checked(frame, [], list(table.notes) + notes, table)
+    # A counted figure has no line of its own: a clash between two files names the files.
+    whole = RawTable(frame=table.frame.iloc[:0], label=table.label, headers={},
+                     locate=lambda i, col: table.label, row_label=lambda i: "the counted figures")
+    return Checked(frame, [], list(table.notes) + notes, whole)
 
 
 def unmatched_note(label: str, records: str, reasons: dict[str, int], lookup: str) -> str | None:

@@ -127,3 +127,38 @@ def test_refusals_name_the_line(tmp_path, lookups):
         f'{p}, line 5, column activity_code: "999" is not an NCCIS activity code; use the code from the NCCIS '
         "management information requirement, e.g. 540 or 619",
     ]
+
+
+def test_two_snapshots_of_one_week_that_disagree_name_both_files(tmp_path, lookups):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(COHORT)
+    b.write_text(COHORT.replace("P03,16,110", "P03,16,540"))
+    with pytest.raises(ValidationFailed) as err:
+        load_files([a, b], _config("count"), fmt="nccis", as_of=date(2025, 3, 5), today=TODAY, lookups=lookups)
+    assert f"{b}: neet for Testville in the week 2025-03-03 is 5 here but 4 on the counted figures of {a}" in str(err.value)
+
+
+def test_a_folder_source_counts_the_newest_cohort(tmp_path):
+    from data_sources.sources import parse_sources
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "cohort.csv").write_text(COHORT.replace("postcode\n", "postcode,snapshot_date\n", 1)
+                                     .replace("\n", ",2025-03-05\n").replace("snapshot_date,2025-03-05", "snapshot_date"))
+    (tmp_path / "pc.csv").write_text("postcode,cluster\nAA1,North\nAA2,South\nZZ,outside\n")
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('[tracker]\ncity = "Testville"\n[obsessions.neet]\ntitle = "NEET"\nbaseline_week = "2020-01-06"\n'
+                   '[areas]\nclusters = ["North", "South", "East"]\n[lookups]\npostcodes = "pc.csv"\n'
+                   '[[sources]]\nname = "cohort"\nkind = "folder"\npath = "drop"\nformat = "nccis"\n')
+    from tracker.config import load_config
+
+    config = load_config(cfg)
+    (source,) = parse_sources(config)
+    loaded = source.load(config, {}, TODAY)
+    assert {r.area: r.value for r in loaded.frame.itertuples(index=False)} == EXPECTED_COUNT["neet"]
+    bad = load_config(cfg)
+    object.__setattr__(bad, "sources", ({**bad.sources[0], "format": "school-sessions", "obsession": "neet"},))
+    from tracker.errors import ConfigError
+
+    with pytest.raises(ConfigError, match='sources\\[0\\].obsession: is only for format = "ssda903" or "nccis"'):
+        parse_sources(bad)
