@@ -230,7 +230,7 @@ def read_ssda903(path: str | Path, config: Config, obsession: str | None = None,
                      "as in the DfE's published counts")
     care = ~short
 
-    first = start or pd.Timestamp(decom[care].min() if care.any() else decom.min()).date()
+    first = start or pd.Timestamp(decom.min()).date()
     latest = max(pd.Timestamp(decom.max()), pd.Timestamp(dec.max()) if dec.notna().any() else pd.Timestamp(decom.max()))
     last = min(as_of or latest.date(), today)
     weeks = records.mondays_between(first, last)

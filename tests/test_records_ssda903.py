@@ -178,7 +178,7 @@ def test_generated_file_agrees_with_a_day_by_day_reference(tmp_path, store, smal
     p.write_text(text)
     as_of = date(2021, 6, 30)
     import_files(store, [p], small_config, fmt="ssda903", today=TODAY, as_of=as_of, lookups=_lookups(tmp_path))
-    start = min(s for _, s, _, ls, _ in episodes if ls not in ("V3", "V4"))
+    start = min(s for _, s, _, _, _ in episodes)   # --from defaults to the earliest DECOM
     monday = start + timedelta(days=(7 - start.weekday()) % 7)
     mondays = []
     while monday <= as_of:
