@@ -26,6 +26,12 @@ from bot.chat.service import ChatService
 
 COOKIE = "obsession_archive"
 PAGE_CACHE = 256
+# Files for meeting agendas: each view's page is also a Word and a PDF file ('.docx', '.pdf' for '.png'),
+# and each tracker's week and area an agenda pack (PACK_ROUTE). Built in a worker; the last few kept.
+DOCUMENTS = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             "pdf": "application/pdf"}
+DOCUMENT_CACHE = 16
+PACK_ROUTE = "/packs/{week}/{area}"
 SECURITY_HEADERS = {
     # No scripts at all; inline styles because the page is the email's HTML.
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
@@ -46,6 +52,7 @@ class Archive:
         self.areas = {slug(a): a for a in (config.city, *config.clusters, *config.comparators)}
         self.obsessions = {o.key for o in config.obsessions}
         self._pages: OrderedDict = OrderedDict()     # (path, figures version) -> page
+        self._documents: OrderedDict = OrderedDict()  # (path, figures version) -> .docx or .pdf bytes
 
     # -- access
     @property
@@ -183,8 +190,22 @@ class Archive:
                          for o in self.config.obsessions)
         style = "font:14px Arial,Helvetica,sans-serif;max-width:640px;margin:8px auto;padding:0 8px;color:#1A1A1A"
         return (f'<nav aria-label="Archive" style="{style}">{" &nbsp; ".join(links)}'
+                f'{self._downloads(view, place)}'
                 f'<details style="margin-top:4px"><summary>Other areas and breakdowns</summary>'
                 f'<p>{areas}</p><p>By cluster: {obs}</p></details></nav>')
+
+    def _downloads(self, view: View, place: Place) -> str:
+        """'Download for an agenda: Word · PDF': a tracker's agenda pack (its area's), a breakdown's own file."""
+        if view.name == "tracker":
+            base, what = _pack_path(place), "the agenda pack: this tracker"
+            what += ", each obsession by cluster and its turn-the-curve chart" if place.area == self.config.city \
+                else " and its turn-the-curve charts"
+        else:
+            base, what = view.path(place), "this breakdown"
+        link = lambda fmt, label: (f'<a href="{html.escape(urls.signed_path(self.settings, f"{base}.{fmt}"))}" '  # noqa: E731
+                                   f'download>{label}</a>')
+        return (f'<p style="margin:4px 0">Download for an agenda: {link("docx", "Word")} · {link("pdf", "PDF")} '
+                f'<span style="color:#555555">({html.escape(what)})</span></p>')
 
     # -- endpoints
     async def home(self, request):
@@ -198,13 +219,13 @@ class Archive:
         view, place = VIEWS["tracker"], Place(week, self.config.city)
         return await self._page(view.path(place), view, place)
 
-    def locate(self, request, view: View) -> tuple[Place | None, bool]:
+    def locate(self, request, view: View, params: dict | None = None) -> tuple[Place | None, bool]:
         """The request's week, area and obsession as a Place of `view`, and whether it asks for the image.
 
         (None, is_image) when the address names no such week, area or obsession. The last part of a
         view with a page may end in '.png' (its image); a view that is only a picture is routed with it.
         """
-        params = dict(request.path_params)
+        params = dict(request.path_params if params is None else params)
         last = view.fields[-1]
         suffix = "." + IMAGE
         is_image = not view.page or params.get(last, "").endswith(suffix)
@@ -228,6 +249,8 @@ class Archive:
     def endpoint(self, view: View):
         """The route handler of one view: its page (behind the archive's log-in) or its image (open to signed URLs)."""
         async def serve(request):
+            if view.page and _document_format(request, view):
+                return await self._serve_document(request, view, view.name)
             place, is_image = self.locate(request, view)
             if place is None:
                 return self._not_found(f"No such {view.noun}: the address is {view.address()}.")
@@ -247,13 +270,59 @@ class Archive:
         return serve
 
     def routes(self) -> list:
-        """The archive's routes: '/' and each view's route from the views table (a picture-only view with '.png')."""
+        """The archive's routes: '/' and each view's route from the views table (a picture-only view with '.png'),
+        and the agenda packs ('/packs/{week}/{area}.docx' or '.pdf')."""
         from starlette.routing import Route
+
+        async def pack(request):
+            return await self._serve_document(request, VIEWS["tracker"], "pack")
 
         # Longer routes first: '/trackers/{week}/{area}/{obsession}.png' before '/trackers/{week}/{area}'.
         views = sorted(VIEWS.values(), key=lambda v: -len(v.fields))
         return [Route("/", self.home),
-                *(Route(v.route + ("" if v.page else "." + IMAGE), self.endpoint(v)) for v in views)]
+                *(Route(v.route + ("" if v.page else "." + IMAGE), self.endpoint(v)) for v in views),
+                Route(PACK_ROUTE, pack)]
+
+    async def _serve_document(self, request, view: View, what: str):
+        """A view's Word or PDF file, or (what 'pack') the agenda pack of a tracker's week and area: open,
+        like the images, to a signed address or to anyone who may see the pages."""
+        from starlette.responses import Response
+
+        fmt = _document_format(request, view)
+        if fmt is None:
+            return self._not_found(f"No such file: the address is {_pack_path(None)}.docx (or .pdf).")
+        params = dict(request.path_params)
+        last = view.fields[-1]
+        params[last] = params[last][: -len(fmt) - 1]
+        place, _ = self.locate(request, view, params)
+        if place is None:
+            return self._not_found(f"No such {'agenda pack' if what == 'pack' else view.noun}: the address is "
+                                   + (f"{_pack_path(None)}.docx" if what == "pack" else f"{view.address()}.docx")
+                                   + " (or .pdf).")
+        if place.week.weekday():
+            return self._redirect_monday(request, place.week)
+        if not self.image_allowed(request):
+            return self.refuse()
+        key = (request.url.path, await self.service.version())
+        data = self._documents.get(key)
+        if data is None:
+            try:
+                data = await self.service.document(key, (what, place, fmt))
+            except ObsessionError as e:
+                return self._not_found(str(e))
+            for old in [k for k in self._documents if k[1] != key[1]]:
+                del self._documents[old]
+            self._documents[key] = data
+            while len(self._documents) > DOCUMENT_CACHE:
+                self._documents.popitem(last=False)
+        else:
+            self._documents.move_to_end(key)
+        name = "agenda-pack" if what == "pack" else view.name
+        subject = slug(place.area) if "area" in view.fields else place.obsession
+        filename = f"{name}-{place.week.isoformat()}-{subject}.{fmt}"
+        headers = {**SECURITY_HEADERS, "Cache-Control": ("private" if self.closed else "public") + ", max-age=300",
+                   "Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(data, media_type=DOCUMENTS[fmt], headers=headers)
 
     def _token_to_cookie(self, request):
         """A page opened with ?token= sets a cookie and reloads without the token in the address."""
@@ -266,6 +335,19 @@ class Archive:
         resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=30 * 24 * 3600,
                         secure=request.url.scheme == "https")
         return resp
+
+
+def _document_format(request, view: View) -> str | None:
+    """'docx' or 'pdf' when the address's last part ends so, else None."""
+    last = request.path_params.get(view.fields[-1], "")
+    return next((fmt for fmt in DOCUMENTS if last.endswith("." + fmt) and len(last) > len(fmt) + 1), None)
+
+
+def _pack_path(place: Place | None) -> str:
+    """'/packs/2015-07-20/leeds' (add '.docx' or '.pdf'); with None the address written for people."""
+    if place is None:
+        return "/packs/YYYY-MM-DD/area-name"
+    return PACK_ROUTE.replace("{week}", place.week.isoformat()).replace("{area}", slug(place.area or ""))
 
 
 def _with_nav(page: str, nav: str) -> str:

@@ -26,7 +26,7 @@ from tracker.errors import NotFound
 from tracker.figures import FigureTable
 
 from .jobs_queue import Jobs
-from .workers import ANSWER, ON_DEMAND, WARM_UP, Links, Problem, Reply, image_job, render_pool, reply_job
+from .workers import ANSWER, ON_DEMAND, WARM_UP, Links, Problem, Reply, document_job, image_job, render_pool, reply_job
 from .workers import warm as warm_worker
 
 log = logging.getLogger("obsession.chat")
@@ -214,6 +214,14 @@ class ChatService:
             self._images[key] = out
             while len(self._images) > IMAGE_CACHE:
                 self._images.popitem(last=False)
+        return out
+
+    async def document(self, key, spec: tuple) -> bytes:
+        """A Word or PDF file for key (path, version) of spec (view name or 'pack', Place, 'docx' or 'pdf'),
+        built in a worker (the archive keeps the few recent ones). NotFound when there is none."""
+        out = await self._jobs.submit(ON_DEMAND, document_job, self.source, key[1], self.config, *spec)
+        if isinstance(out, Problem):
+            raise NotFound(out.message)
         return out
 
     # -- warm-up

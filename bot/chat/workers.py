@@ -109,6 +109,24 @@ def image_job(source, version: int, config: Config, view_name: str, place) -> by
     return _draw(view.renderer(IMAGE), model)
 
 
+def document_job(source, version: int, config: Config, what: str, place, fmt: str) -> bytes | Problem:
+    """A Word ('docx') or PDF file: one view's, or with `what` 'pack' the agenda pack of the place's week and area."""
+    from renderers.views import VIEWS
+
+    try:
+        figures = _figures(source, version)
+        if what == "pack":
+            from renderers.pack import build_pack, render_pack_docx, render_pack_pdf
+
+            pack = build_pack(figures, config, place.week, place.area)
+            return render_pack_docx(pack) if fmt == "docx" else render_pack_pdf(pack)
+        view = VIEWS[what]
+        model = view.build_model(figures, config, place)
+    except ObsessionError as e:
+        return Problem(str(e))
+    return view.render(fmt, model)
+
+
 def reply_job(source, version: int, config: Config, links: Links, text: str, fmt: str) -> Reply:
     """Answer chat text and build its message in one chat's format ('slack' or 'teams')."""
     from bot import urls
