@@ -196,6 +196,8 @@ class Archive:
 
     def _downloads(self, view: View, place: Place) -> str:
         """'Download for an agenda: Word · PDF': a tracker's agenda pack (its area's), a breakdown's own file."""
+        if not all(fmt in view.formats for fmt in DOCUMENTS):
+            return ""
         if view.name == "tracker":
             base, what = _pack_path(place), "the agenda pack: this tracker"
             what += ", each obsession by cluster and its turn-the-curve chart" if place.area == self.config.city \
@@ -289,7 +291,7 @@ class Archive:
         from starlette.responses import Response
 
         fmt = _document_format(request, view)
-        if fmt is None:
+        if fmt is None or fmt not in view.formats:
             return self._not_found(f"No such file: the address is {_pack_path(None)}.docx (or .pdf).")
         params = dict(request.path_params)
         last = view.fields[-1]
