@@ -8,5 +8,7 @@ from __future__ import annotations
 
 def extra_routes(console) -> list:
     """The routes of the console's parts beyond signing in and the week page."""
-    routes = []
+    from . import history, load
+
+    routes = [*load.routes(console), *history.routes(console)]
     return routes

@@ -147,6 +147,10 @@ class Console:
 
         return await read_upload_form(self, request, user)
 
+    def prefix_url(self, path: str) -> str:
+        """A console path."""
+        return PREFIX + path
+
     def owners(self) -> str:
         """Who to ask: [quality] owners_email."""
         return ", ".join(self.config.quality.owners_email) or "the performance team ([quality] owners_email is empty)"
