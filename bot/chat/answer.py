@@ -18,13 +18,15 @@ from tracker.model import Breakdown, Curve, Tracker
 from .grammar import LAST, ParseError, Query, help_text, parse
 
 HELP, ERROR, TRACKER, OBSESSION, BREAKDOWN = "help", "error", "tracker", "obsession", "breakdown"
+DOCUMENT = "document"          # format=docx|pdf: a link to the tracker's or breakdown's file in the archive
+DOCUMENT_NAMES = {"docx": "Word document", "pdf": "PDF"}
 
 
 @dataclass(frozen=True)
 class Answer:
     """What the chat says back: a model (with the chart's model for one obsession) or a text."""
 
-    kind: str                                 # help | error | tracker | obsession | breakdown
+    kind: str                                 # help | error | tracker | obsession | breakdown | document
     query: Query | None = None
     model: Tracker | Breakdown | None = None  # for `obsession`: a Tracker holding that one row
     curve: Curve | None = None                # the turn-the-curve chart of an `obsession` answer
@@ -53,6 +55,23 @@ class Answer:
         pic = self.picture
         return None if pic is None else view_of(pic).image_path(view_of(pic).place_of(pic))
 
+    def document_path(self) -> str | None:
+        """The archive path of the Word or PDF file a `document` answer links to, or None."""
+        from renderers.views import view_of
+
+        if self.kind != DOCUMENT:
+            return None
+        view = view_of(self.model)
+        return view.path(view.place_of(self.model), "." + self.query.document)
+
+    def document_label(self) -> str:
+        """'Word document: Weekly obsessions tracker: Armley, week commencing 20 July 2015'."""
+        from renderers.formatting import week_label
+
+        m = self.model
+        what = f"{m.title}: {m.area}" if isinstance(m, Tracker) and m.area_kind == "city" else m.title
+        return f"{DOCUMENT_NAMES[self.query.document]}: {what}, week commencing {week_label(self.model.week)}"
+
     def page_path(self) -> str | None:
         """The archive page this answer comes from, or None."""
         from renderers.views import view_of
@@ -80,6 +99,11 @@ def answer_query(query: Query, config: Config, figures: FigureTable) -> Answer:
         return Answer(HELP, query, message=help_text(config))
     try:
         week = _week(query, figures)
+        if query.document:
+            # The file of the page the answer would come from: the breakdown, or the area's whole tracker.
+            model = build_breakdown(figures, config, query.obsession, week) if query.clusters_breakdown \
+                else build_tracker(figures, config, week, query.cluster)
+            return Answer(DOCUMENT, query, model=model)
         if query.clusters_breakdown:
             return Answer(BREAKDOWN, query, model=build_breakdown(figures, config, query.obsession, week))
         if query.obsession is None:
@@ -140,12 +164,14 @@ def render_image(ans: Answer) -> bytes | None:
 
 # ---- formats -------------------------------------------------------------------------------------
 
-def to_text(ans: Answer) -> str:
+def to_text(ans: Answer, image_url: str | None = None) -> str:
     """The answer as plain text (terminals and `obsession ask`)."""
     if ans.kind == HELP:
         return ans.message + "\n"
     if ans.kind == ERROR:
         return f"{ans.message}\nTry: {ans.example}\n"
+    if ans.kind == DOCUMENT:
+        return f"{ans.document_label()}\n{image_url or ans.document_path()}\n"
     from renderers.views import view_of
 
     return view_of(ans.model).render("text", ans.model)
@@ -159,12 +185,16 @@ def to_dict(ans: Answer) -> dict:
     if ans.query is not None:
         q = ans.query
         d["query"] = {"obsession": q.obsession, "cluster": q.cluster, "clusters": q.clusters_breakdown,
-                      "week": q.week.isoformat() if isinstance(q.week, date) else q.week, "public": q.public}
+                      "week": q.week.isoformat() if isinstance(q.week, date) else q.week, "public": q.public,
+                      "format": q.document}
     if ans.kind == HELP:
         d["text"] = ans.message
     elif ans.kind == ERROR:
         d["error"] = ans.message
         d["example"] = ans.example
+    elif ans.kind == DOCUMENT:
+        d["document"] = ans.document_path()
+        d["title"] = ans.document_label()
     elif ans.kind == BREAKDOWN:
         d["breakdown"] = breakdown_dict(ans.model)
     else:
@@ -194,6 +224,12 @@ def to_slack(ans: Answer, image_url: str | None = None, image_file_id: str | Non
         blocks = [{"type": "section", "text": {"type": "plain_text", "text": body[:2990], "emoji": False}}]
         first = body.splitlines()[0] if body else "obsession"
         return {"response_type": response_type, "text": _slack_escape(first), "blocks": blocks}
+    if ans.kind == DOCUMENT:
+        label = _slack_escape(ans.document_label())
+        body = f"<{image_url}|{label}>" if image_url else \
+            f"{label}: {ans.document_path()} on the archive (no public address is set: PUBLIC_BASE_URL)"
+        return {"response_type": response_type, "text": label,
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": body}}]}
     from renderers.slack import render_slack
 
     msg = render_slack(ans.model, image_url=image_url, image_file_id=image_file_id)
@@ -219,6 +255,17 @@ def to_teams(ans: Answer, image_url: str | None = None) -> dict:
         body += [{"type": "RichTextBlock", "spacing": "Small", "inlines": [{"type": "TextRun", "text": ln}]}
                  for ln in lines if ln.strip()]
         return _card(body)
+    if ans.kind == DOCUMENT:
+        card = _card([{"type": "RichTextBlock", "inlines": [
+            {"type": "TextRun", "text": ans.document_label(), "weight": "Bolder"}]}])
+        if image_url:
+            card["attachments"][0]["content"]["actions"] = [
+                {"type": "Action.OpenUrl", "title": f"Download the {DOCUMENT_NAMES[ans.query.document]}",
+                 "url": image_url}]
+        else:
+            card["attachments"][0]["content"]["body"].append({"type": "RichTextBlock", "inlines": [
+                {"type": "TextRun", "text": f"{ans.document_path()} on the archive (PUBLIC_BASE_URL is not set)"}]})
+        return card
     from renderers.teams import render_teams
 
     envelope = render_teams(ans.model, image_url=image_url)
@@ -233,7 +280,7 @@ def _message_text(to_message):
                                                   ensure_ascii=False) + "\n"
 
 
-FORMATS = {"text": lambda ans, image_url=None: to_text(ans), "json": lambda ans, image_url=None: to_json(ans),
+FORMATS = {"text": lambda ans, image_url=None: to_text(ans, image_url), "json": lambda ans, image_url=None: to_json(ans),
            **{name: _message_text(fn) for name, fn in MESSAGES.items()}}
 
 

@@ -35,6 +35,7 @@ class Query:
     week: date | str | None = None      # a Monday, "last" (the week before the latest), None = latest
     public: bool = False                # post in the channel for everyone
     help: bool = False
+    document: str | None = None         # "docx" or "pdf": answer with a link to that file in the archive
 
 
 class ParseError(InputError):
@@ -86,7 +87,8 @@ def _tokens(text: str) -> list[str]:
 _BREAKDOWN = {"clusters", "by-cluster", "breakdown"}
 _PUBLIC = {"public", "share"}
 _HELP = {"help", "?", "-h", "--help"}
-_SETTING = re.compile(r"^(cluster|area|week)[=:](.*)$", re.IGNORECASE)
+_SETTING = re.compile(r"^(cluster|area|week|format)[=:](.*)$", re.IGNORECASE)
+DOCUMENTS = {"docx": "docx", "word": "docx", "pdf": "pdf"}    # format= values: the file for an agenda
 
 
 def parse(text: str, config: Config) -> Query:
@@ -102,6 +104,7 @@ def parse(text: str, config: Config) -> Query:
     cluster_words: list[str] | None = None
     cluster_open = False            # further plain words extend the cluster's name
     week = None
+    document = None
     public = breakdown = want_help = False
     i = 0
     while i < len(words):
@@ -115,6 +118,12 @@ def parse(text: str, config: Config) -> Query:
                     raise ParseError("Ask about one cluster at a time.", "/obsession cla cluster=Armley")
                 cluster_words = [value] if value else []
                 cluster_open = True
+            elif key == "format":
+                if value.lower() not in DOCUMENTS:
+                    raise ParseError(f"format= is docx (Word) or pdf, not {safe_echo(value)}.",
+                                     "/obsession cluster=Armley format=docx")
+                document = DOCUMENTS[value.lower()]
+                cluster_open = False
             else:
                 if week is not None:
                     raise ParseError("Give one week at a time.", "/obsession week=2015-07-20")
@@ -161,7 +170,8 @@ def parse(text: str, config: Config) -> Query:
         if cluster is not None:
             raise ParseError("\"clusters\" already shows every cluster; leave out cluster=.",
                              f"/obsession {obsession} clusters")
-    return Query(obsession=obsession, cluster=cluster, clusters_breakdown=breakdown, week=week, public=public)
+    return Query(obsession=obsession, cluster=cluster, clusters_breakdown=breakdown, week=week, public=public,
+                 document=document)
 
 
 def _obsession_at(words: list[str], i: int, config: Config):
@@ -265,6 +275,7 @@ def help_text(config: Config) -> str:
         "/obsession cluster=NAME — the whole tracker for one cluster.",
         "/obsession OBSESSION clusters — every cluster ranked, lagging ones flagged.",
         "Add week=YYYY-MM-DD (any day of the week) or week=last; add public to post it for everyone.",
+        "Add format=docx (Word) or format=pdf for a link to the file, for a meeting's agenda.",
         "",
         "Obsessions:",
     ]
@@ -273,5 +284,6 @@ def help_text(config: Config) -> str:
         lines.append(f"  {o.key}{also}: {o.label}")
     lines += ["", "Clusters: " + ", ".join(config.clusters), "",
               f"Examples: /obsession {first.key} cluster={cluster.split()[0]}  ·  "
-              f"/obsession {first.key} clusters week=last  ·  /obsession public"]
+              f"/obsession {first.key} clusters week=last  ·  /obsession public  ·  "
+              f"/obsession cluster={cluster.split()[0]} format=docx"]
     return "\n".join(lines)

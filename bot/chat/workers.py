@@ -136,7 +136,7 @@ def reply_job(source, version: int, config: Config, links: Links, text: str, fmt
     if fmt not in MESSAGES:
         raise ValueError(f"unknown chat format {fmt}")
     ans = answer(text, config, _figures(source, version))
-    path = ans.image_path()
+    path = ans.image_path() or ans.document_path()
     image_url = urls.absolute_url(links.base_url, links.key, path) if path else None
     return Reply(kind=ans.kind, public=ans.public, message=MESSAGES[fmt](ans, image_url=image_url), version=version,
                  image_path=path, image=image_spec(ans), image_url=image_url,
