@@ -9,6 +9,7 @@ from matplotlib.ticker import MaxNLocator
 from tracker.model import Curve
 
 from . import _figure as fx
+from . import events as ev
 from .formatting import VERDICT_WORD, number, title_parts, week_label
 from .palette import TREND
 from .palette import VERDICT as COLOUR
@@ -52,7 +53,7 @@ def curve_alt_text(curve: Curve) -> str:
     else:
         trend = (f" Compared with a straight-line continuation of the trend before the {curve.baseline_label} "
                  f"(not a prediction): {curve.forecast.description}.")
-    return head + " " + latest + base + trend
+    return head + " " + latest + base + trend + ev.events_sentence(curve.events)
 
 
 def _caption(curve: Curve) -> str:
@@ -73,6 +74,10 @@ def draw_curve(curve: Curve) -> Figure:
     # The model names the area, not the city, so the notice here does not name whose data it is not.
     small = ["Illustrative demo figures (synthetic), not real data."] if curve.illustrative else []
     plot_top, plot_bottom = 300, 880
+    marks = _event_marks(curve) if curve.events else None   # initiatives, in lanes above the plot
+    if marks:
+        shift = ev.band_height(marks)
+        plot_top, plot_bottom = plot_top + shift, plot_bottom + shift
     height = plot_bottom + 90 + 34 * len(caption) + 30 * len(small) + M
     fig, ax = fx.canvas(height)
 
@@ -90,6 +95,8 @@ def draw_curve(curve: Curve) -> Figure:
     chart.set_facecolor("none")
     _chart(chart, curve)
     _margin_labels(ax, chart, curve, fig, plot_top, plot_bottom, H)
+    if marks:
+        ev.draw_marks(ax, marks, plot_top, plot_bottom)
 
     y = plot_bottom + 100
     for line in caption:
@@ -99,6 +106,24 @@ def draw_curve(curve: Curve) -> Figure:
         fx.write(ax, M, y + 6, line, 5.8, colour=fx.MUTED, italic=True)
         y += 30
     return fig
+
+
+def _event_marks(curve: Curve):
+    """The plan's start and each event as labelled lines, at their places on the chart's x axis."""
+    xs, _ = _series(curve)
+    if not len(xs):
+        return None
+    x0, x1 = xs[0], xs[-1] + (xs[-1] - xs[0]) * 0.01   # the limits _chart sets
+    span = (x1 - x0) or 1.0
+
+    def x_of(d) -> float:
+        return PLOT[0] + (date2num(d) - x0) / span * (PLOT[1] - PLOT[0])
+
+    plan = [(f"{curve.baseline_label} (plan starts)", True, fx.INK)]
+    if curve.baseline_value is not None:
+        plan.append((f"{week_label(curve.baseline_week)}: {number(curve.baseline_value, curve.obsession, unit=True)}",
+                     False, fx.MUTED))
+    return ev.event_marks(curve.events, x_of(curve.baseline_week), plan, x_of, RIGHT)
 
 
 def _days(points) -> np.ndarray:
@@ -193,8 +218,9 @@ def _margin_labels(ax, chart, curve: Curve, fig, plot_top: float, plot_bottom: f
     label_x = PLOT[1] + 24
     width = RIGHT - label_x
     plan_x, _ = px(date2num(curve.baseline_week), y0)
-    fx.write(ax, plan_x + 8, plot_top - 34, f"{curve.baseline_label} (plan starts)", 6.4, bold=True)
-    if curve.baseline_value is not None:
+    if not curve.events:   # with events, the plan's label is in the events' lanes (renderers/events.py)
+        fx.write(ax, plan_x + 8, plot_top - 34, f"{curve.baseline_label} (plan starts)", 6.4, bold=True)
+    if curve.baseline_value is not None and not curve.events:
         fx.write(ax, plan_x + 8, plot_top - 8,
                  f"{week_label(curve.baseline_week)}: {number(curve.baseline_value, o, unit=True)}", 6.0,
                  colour=fx.MUTED)

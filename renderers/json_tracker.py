@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from tracker.model import Breakdown, BreakdownRow, Tracker, TrackerRow
+from tracker.model import Breakdown, BreakdownRow, Curve, Tracker, TrackerRow
 
 
 def _r(v, places):
@@ -104,3 +104,24 @@ def render_json(model: Tracker | Breakdown) -> str:
     d = breakdown_dict(model) if isinstance(model, Breakdown) else tracker_dict(model)
     return json.dumps(d, indent=2, ensure_ascii=False) + "\n"
 
+
+
+def curve_dict(c: Curve) -> dict:
+    """The turn-the-curve chart's figures as JSON: the weekly history, the trend, and the events marked."""
+    f = c.forecast
+    return {
+        "week_commencing": c.week.isoformat(), "area": c.area, "obsession": c.obsession.key,
+        "unit": c.obsession.unit, "baseline_week": c.baseline_week.isoformat(), "baseline_value": c.baseline_value,
+        "history": [{"week": p.week.isoformat(), "value": p.value} for p in c.history],
+        "forecast": None if f is None else {
+            "what": "a straight-line continuation of the figures before the plan, not a prediction",
+            "fitted_from": f.fitted_from.isoformat(), "fitted_to": f.fitted_to.isoformat(),
+            "value_at_week": f.value_at_week, "gap": f.gap, "description": f.description},
+        "events": [{"date": e.date.isoformat(), "label": e.label, "obsessions": list(e.obsessions)} for e in c.events],
+        **({"illustrative": True} if c.illustrative else {}),
+    }
+
+
+def render_curve_json(c: Curve) -> str:
+    """The curve as indented JSON text."""
+    return json.dumps(curve_dict(c), indent=2, ensure_ascii=False) + "\n"

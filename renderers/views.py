@@ -106,12 +106,16 @@ VIEWS: dict[str, View] = {v.name: v for v in (
          {IMAGE: "png", "text": "text", "json": "json_tracker:render_json", **_VECTOR, **_CHAT},
          alt="formatting:alt_text", noun="tracker"),
     View("curve", "Curve", "/trackers/{week}/{area}/{obsession}", "build_curve", ("obsession", "area", "week"),
-         {IMAGE: "curve", **_VECTOR},
+         {IMAGE: "curve", "json": "json_tracker:render_curve_json", **_VECTOR},
          alt="curve:curve_alt_text", page=False, noun="chart"),
     View("breakdown", "Breakdown", "/breakdowns/{week}/{obsession}", "build_breakdown", ("obsession", "week"),
          {IMAGE: "png", "text": "text:render_breakdown_text", "json": "json_tracker:render_json", **_VECTOR,
           **_CHAT},
          alt="formatting:breakdown_alt_text", noun="breakdown"),
+    View("compare", "Comparison", "/compare/{week}/{obsession}", "build_compare", ("obsession", "week"),
+         {IMAGE: "compare", "text": "compare:render_compare_text", "json": "compare:render_compare_json",
+          "html": "compare:render_compare_html"},
+         alt="compare:compare_alt_text", noun="comparison"),
 )}
 _BY_MODEL = {v.model: v for v in VIEWS.values()}
 

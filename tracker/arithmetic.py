@@ -355,4 +355,5 @@ def build_compare(figures: FigureTable, config: Config, obsession_key: str, week
     from .benchmarks import build_comparison
 
     obsession = config.obsession(obsession_key)
+    week = resolve_week(figures, week)
     return build_comparison(figures, config, obsession, week, illustrative=config.illustrative)

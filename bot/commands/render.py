@@ -14,6 +14,7 @@ FORMATS = {"text": ("text", ".txt"), "json": ("json", ".json"), "png": ("png", "
            "pdf": ("pdf", ".pdf"), "docx": ("docx", ".docx"), "slack": ("slack", ".json"),
            "teams": ("teams", ".json"), "html": ("html", ".html"), "eml": ("png", ".eml")}
 CHART = "curve"
+COMPARE = "compare"         # the city beside its statistical neighbours, region and England (renderers/compare.py)
 PACK = "pack"               # the agenda pack (renderers/pack.py): Word or PDF by the -o file's suffix
 
 
@@ -27,6 +28,10 @@ def _view(args, ctx):
             raise InputError(f"--format {fmt} charts one obsession: add --obsession KEY (e.g. --obsession cla)")
         name = fmt.removeprefix(CHART).removeprefix("-") or IMAGE
         return VIEWS["curve"], name, "." + name
+    if fmt == COMPARE:
+        if not args.obsession:
+            raise InputError("--format compare charts one obsession against its benchmarks: add --obsession KEY")
+        return VIEWS["compare"], IMAGE, "." + IMAGE
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt}")
     if args.obsession:

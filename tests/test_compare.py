@@ -1,0 +1,95 @@
+"""How the city compares: its published rate beside its neighbours' mean, its region and England, as
+a chart (looked at by eye too), text and JSON, from the DfE excerpts in tests/fixtures/benchmarks."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from data_sources.importing import import_files
+from renderers.compare import compare_alt_text, draw_compare, render_compare, render_compare_json
+from tests.test_benchmarks import CLA, CONFIG, NEIGHBOUR_CODES, NEIGHBOURS_2025, SN, _cla_rate, _weekly
+from tests.test_events import _boxes
+from tests.test_png import check_png, texts
+from tracker.arithmetic import build_compare
+from tracker.config import parse_config
+
+WEEK = date(2025, 4, 7)
+
+
+@pytest.fixture
+def config():
+    return parse_config(CONFIG, "bench.toml")
+
+
+@pytest.fixture
+def comparison(store, config):
+    import_files(store, [SN], config, fmt="dfe-sn")
+    import_files(store, [CLA], config, fmt="dfe-cla")
+    _weekly(store, [WEEK])
+    return build_compare(store.figure_table(), config, "cla", WEEK)
+
+
+def test_the_lines_year_by_year(comparison):
+    lines = {ln.kind: ln for ln in comparison.lines}
+    assert [ln.kind for ln in comparison.lines] == ["city", "statistical_neighbours", "region", "national"]
+    for year in ("2024", "2025"):
+        at = date(int(year), 3, 31)
+        city = {p.week: p.value for p in lines["city"].points}
+        assert city[at] == pytest.approx(_cla_rate("383", year=year))
+        sn = {p.week: p.value for p in lines["statistical_neighbours"].points}
+        assert sn[at] == pytest.approx(sum(_cla_rate(c, year=year) for c in NEIGHBOUR_CODES) / 10)
+        eng = {p.week: p.value for p in lines["national"].points}
+        assert eng[at] == pytest.approx(_cla_rate(level="National", year=year))
+    assert list(lines["statistical_neighbours"].members) == NEIGHBOURS_2025
+
+
+def test_alt_text_png_and_json(comparison):
+    alt = compare_alt_text(comparison)
+    assert alt.startswith("How Leeds compares: Children looked after, per 10,000 children, published figures "
+                          "from 31 March 2024 to 31 March 2025.")
+    assert "Leeds: 2024 89, 2025 85." in alt    # 1,546 / 174,311 and 1,498 / 176,239 per 10,000, rounded
+    assert "worse than England" in alt and "lower is better" in alt
+    check_png(render_compare(comparison), alt)
+    d = json.loads(render_compare_json(comparison))
+    city = next(ln for ln in d["lines"] if ln["kind"] == "city")
+    assert city["points"][-1] == {"as_of": "2025-03-31", "value": pytest.approx(1498 / 176239 * 10_000)}
+
+
+def test_latest_values_labelled_at_the_line_ends_without_overlap(comparison):
+    fig = draw_compare(comparison)
+    drawn = texts(fig)
+    for label in ("Leeds", "85", "Yorkshire and The Humber", "77", "England", "67",
+                  "Statistical neighbours (mean of 10 rates)", "Leeds worse"):
+        assert label in drawn, label
+    right = [b for b in _boxes(fig) if b[1] > 1090]   # the labels right of the plot
+    assert len(right) >= 8
+    for i, a in enumerate(right):
+        for b in right[i + 1:]:
+            assert a[3] <= b[1] or b[3] <= a[1] or a[4] <= b[2] or b[4] <= a[2], f"{a[0]!r} overlaps {b[0]!r}"
+
+
+def test_better_or_worse_follows_the_direction(comparison):
+    import dataclasses
+
+    from renderers.compare import judge
+
+    england = next(ln for ln in comparison.lines if ln.kind == "national")
+    assert judge(comparison, england) == "worse"            # 85 against 67, fewer is better
+    flipped = dataclasses.replace(comparison, obsession=dataclasses.replace(comparison.obsession, direction="increase"))
+    assert judge(flipped, england) == "better"
+
+
+def test_render_command_and_no_benchmarks(store, config, tmp_path, monkeypatch, capsys, comparison):
+    from bot.cli import main
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG)
+    monkeypatch.setenv("OBSESSION_CONFIG", str(cfg))
+    monkeypatch.setenv("DATABASE_URL", store.url)
+    out = tmp_path / "compare.png"
+    assert main(["render", "--format", "compare", "--obsession", "cla", "-o", str(out)]) == 0
+    check_png(out.read_bytes(), compare_alt_text(comparison))
+    assert main(["render", "--format", "compare", "--obsession", "not_known", "-o", str(out)]) == 2
+    assert 'no published benchmarks for "not_known"' in capsys.readouterr().err
