@@ -43,6 +43,7 @@ class View:
     alt: str = ""                  # "module:function" of the alt text, in renderers/
     page: bool = True              # an archive page (the email's look) as well as the image
     noun: str = ""                 # what a wrong address is called: "No such chart"
+    warm: bool = True              # drawn ahead by the web process's warm-up of the latest week
 
     @property
     def fields(self) -> tuple[str, ...]:

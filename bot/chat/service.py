@@ -226,8 +226,8 @@ class ChatService:
 
     # -- warm-up
     def latest_images(self, week: date) -> list[tuple[str, tuple]]:
-        """(archive path, image spec) of every view's picture in the week, for the city and each cluster
-        and each obsession; the city first."""
+        """(archive path, image spec) of every warmed view's picture in the week, for the city and each
+        cluster and each obsession; the city first."""
         from renderers.views import VIEWS, places
 
         c = self.config
@@ -235,7 +235,7 @@ class ChatService:
         out = []
         for area in (c.city, *c.clusters):
             for view in VIEWS.values():
-                if "area" in view.fields or area == c.city:
+                if view.warm and ("area" in view.fields or area == c.city):
                     out += [(view.image_path(p), (view.name, p)) for p in places(view, week, [area], obsessions)]
         return out
 
