@@ -223,7 +223,7 @@ def benchmark_parts(benchmarks) -> tuple[str, list[tuple[str, str]]]:
     head = benchmarks[0]
     weekly = head.as_of.weekday() == 0 and head.measure.startswith("% of sessions")
     when = f"week commencing {week_label(head.as_of)}" if weekly else week_label(head.as_of)
-    heading = f"Published {when}, {head.measure}"
+    heading = f"Published by the DfE, {when}, {head.measure}"
     parts = []
     for b in benchmarks:
         value = benchmark_value(b.value, b.unit)
@@ -234,7 +234,7 @@ def benchmark_parts(benchmarks) -> tuple[str, list[tuple[str, str]]]:
 
 
 def benchmark_line(benchmarks) -> str:
-    """'Published 31 March 2025, per 10,000 children: Leeds 85 · statistical neighbours (mean of 10 rates) 75 · ...'."""
+    """'Published by the DfE, 31 March 2025, per 10,000 children: Leeds 85 · statistical neighbours (mean of 10 rates) 75 · ...'."""
     heading, parts = benchmark_parts(benchmarks)
     if not parts:
         return ""

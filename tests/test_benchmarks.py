@@ -129,7 +129,7 @@ def test_the_figure_that_applies_to_a_week(store, config, week, as_of):
     assert city["value"] == pytest.approx(_cla_rate(code="383", year=str(as_of.year)))   # exact, not rounded
     assert city["unit"] == "per10k" and city["area"] == "Leeds"
     line = benchmark_line(t.row("cla").benchmarks)
-    assert line.startswith(f"Published {as_of.day} March {as_of.year}, per 10,000 children: Leeds "
+    assert line.startswith(f"Published by the DfE, {as_of.day} March {as_of.year}, per 10,000 children: Leeds "
                            f"{round(_cla_rate(code='383', year=str(as_of.year)))} · statistical neighbours")
     assert line.endswith(f"England {round(_cla_rate(level='National', year=str(as_of.year)))}")
 
@@ -163,7 +163,7 @@ def test_cluster_populations_and_the_breakdown(store, config, tmp_path):
     assert north.rate_per_10000 == pytest.approx(700 / 90000 * 10_000)
     text = render_breakdown_text(b)
     city_line = next(i for i, ln in enumerate(text.splitlines()) if ln.strip().startswith("city"))
-    assert text.splitlines()[city_line + 1].strip().startswith("Published 31 March 2025, per 10,000 children: Leeds 85")
+    assert text.splitlines()[city_line + 1].strip().startswith("Published by the DfE, 31 March 2025, per 10,000 children: Leeds 85")
 
 
 def test_a_neighbour_missing_from_the_file(store, config, tmp_path):

@@ -167,3 +167,19 @@ def _rate_rows(week, key, city_name, clusters, city_rate, w, factors, rng):
     for name, n, d in zip(clusters, nums, dens):
         out.append((week, key, name, 100.0 * n / d, int(n), int(d)))
     return out
+
+
+# The real published figures the demo loads beside its synthetic weekly ones (tracker/published/,
+# Open Government Licence v3.0): (import format, file), in the order they are imported.
+PUBLISHED = (("dfe-sn", "sn_model_2025_wide_leeds.csv"),
+             ("dfe-cla", "cla_number_and_rate_per_10k_children_leeds.csv"),
+             ("ons-population", "ons_mid-year_population_estimates_leeds.csv"),
+             ("dfe-neet", "UD_NEETNK_LA_dashboard_2025_leeds.csv"))
+
+
+def published_files():
+    """(format, path) of each published file the demo imports."""
+    from importlib import resources
+
+    folder = resources.files("tracker").joinpath("published")
+    return [(fmt, folder.joinpath(name)) for fmt, name in PUBLISHED]

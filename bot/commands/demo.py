@@ -16,6 +16,12 @@ def run(args, ctx) -> int:
     summary = ctx.store.save_figures(demo_frame(config), SOURCE)
     print(f"Demo figures in {ctx.settings.database_url}: {summary.describe()}.")
     print(illustrative_notice(config.city))
+    from data_sources.benchmark_import import import_published
+    from tracker.demo_data import published_files
+
+    for fmt, path in published_files():   # the DfE's real figures: the benchmarks beside the synthetic ones
+        import_published(ctx.store, [path], config, fmt)
+    print("Published benchmarks (Department for Education, OGL v3.0) loaded from tracker/published/.")
     from bot.jobs import weekly_job
 
     return weekly_job(ctx)
