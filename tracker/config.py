@@ -53,6 +53,7 @@ class Subscription:
     email_file: str | None = None
     slack_channels: tuple[str, ...] = ()
     teams_webhooks: tuple[str, ...] = ()
+    attach: tuple[str, ...] = ()      # files added to the email for meeting agendas: "pdf", "docx"
 
 
 @dataclass(frozen=True)

@@ -235,6 +235,9 @@ def _quality(r: _Reader, value: Any, got: dict) -> dict:
                                stale_after_days=stale)}
 
 
+ATTACHMENTS = ("pdf", "docx")      # what [[subscriptions]] attach = [...] may add to the email
+
+
 def _subscriptions(r: _Reader, value: Any, got: dict) -> dict:
     """[[subscriptions]]: uniquely named, each for a configured area."""
     area_names = {a.lower(): a for a in (got["city"], *got["clusters"], *got["comparators"])}
@@ -258,10 +261,17 @@ def _subscriptions(r: _Reader, value: Any, got: dict) -> dict:
         email_file = s.get("email_file", _default(Subscription, "email_file"))
         if email_file is not None and not isinstance(email_file, str):
             raise r.fail(p + "email_file", "must be the path of a file with one address a line")
+        attach = r.strings(s, "attach", p)
+        for kind in attach:
+            if kind not in ATTACHMENTS:
+                raise r.fail(p + "attach", f'"{kind}" is not a file the email can attach; write ["pdf"], ["docx"] '
+                             'or ["pdf", "docx"]')
+            if attach.count(kind) > 1:
+                raise r.fail(p + "attach", f'"{kind}" is listed twice; list each file once')
         subs.append(Subscription(
             name=name, area=area_names[area.lower()], email=r.strings(s, "email", p),
             email_file=email_file, slack_channels=r.strings(s, "slack_channels", p),
-            teams_webhooks=r.strings(s, "teams_webhooks", p),
+            teams_webhooks=r.strings(s, "teams_webhooks", p), attach=attach,
         ))
     return {"subscriptions": tuple(subs)}
 

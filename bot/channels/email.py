@@ -9,6 +9,7 @@ header.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import smtplib
 import socket
@@ -25,6 +26,12 @@ from tracker.errors import ConfigError
 
 from .base import ChannelError, ChannelPlugin, Delivery, PlanContext, Planned
 from .outbox import safe_name, write_file
+
+MAX_EMAIL_BYTES = 10 * 1000 * 1000   # a whole message as sent stays under 10 MB, attachments and all
+RECIPIENT_HEADERS = 4096              # room kept for each copy's To, Message-ID and List-Unsubscribe
+ATTACHMENT_TYPES = {"pdf": ("application", "pdf"),
+                    "docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")}
+log = logging.getLogger("obsession.email")
 
 # An address without display name or comments: what a subscription lists, and all a header gets.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -80,6 +87,7 @@ class MailTemplate:
     list_key: str            # the subscription, as the unsubscribe link names it
     unsubscribe_mailto: str | None
     unsubscribe_url: str | None   # PUBLIC_BASE_URL + /unsubscribe, for RFC 8058 one-click
+    left_out: tuple[str, ...] = ()   # attachments that would have taken the message over MAX_EMAIL_BYTES
 
 
 def list_id(subscription: str, domain: str) -> str:
@@ -89,9 +97,34 @@ def list_id(subscription: str, domain: str) -> str:
     return f"{slug(subscription)}.tracker.{domain}"
 
 
+def attachment_name(model, fmt: str) -> str:
+    """'tracker-2015-07-20-leeds.pdf': the view, the week and the area (or obsession) of the file."""
+    from renderers.paths import slug
+    from renderers.views import view_of
+
+    view = view_of(model)
+    place = view.place_of(model)
+    return f"{view.name}-{model.week.isoformat()}-{slug(place.area) if place.area else place.obsession}.{fmt}"
+
+
+def render_attachments(model, png: bytes, kinds) -> list[tuple[str, bytes]]:
+    """The files a subscription asks to attach ('pdf', 'docx'), named and rendered from the model (pure)."""
+    from renderers.views import view_of
+
+    view = view_of(model)
+    return [(attachment_name(model, k), view.render(k, model, **({"png": png} if k == "docx" else {})))
+            for k in kinds]
+
+
+def _encoded_size(data: bytes) -> int:
+    """Bytes an attachment takes in the message: base64 in 76-character lines, and its part's headers."""
+    return -(-len(data) // 57) * 78 + 512
+
+
 def build_template(model, png: bytes, *, subscription: str, sender: str, from_name: str,
-                   public_base_url: str | None, unsubscribe_address: str | None) -> MailTemplate:
-    """Render one subscription's message once (pure)."""
+                   public_base_url: str | None, unsubscribe_address: str | None,
+                   attachments: list[tuple[str, bytes]] = ()) -> MailTemplate:
+    """Render one subscription's message once (pure), with the attachments that keep it under MAX_EMAIL_BYTES."""
     from renderers.email import build_message
 
     check_address(sender, "MAIL_FROM")
@@ -101,11 +134,21 @@ def build_template(model, png: bytes, *, subscription: str, sender: str, from_na
                         message_id_domain=domain)
     for h in ("To", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"):
         del msg[h]
+    size = len(msg.as_bytes(policy=policy.SMTP)) + RECIPIENT_HEADERS
+    left_out = []
+    for name, data in attachments:
+        if size + _encoded_size(data) > MAX_EMAIL_BYTES:
+            left_out.append(name)
+            continue
+        size += _encoded_size(data)
+        maintype, subtype = ATTACHMENT_TYPES[name.rpartition(".")[2]]
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     raw = msg.as_bytes(policy=policy.SMTP)
     head, sep, body = raw.partition(b"\r\n\r\n")
     return MailTemplate(sender=sender, head=head + b"\r\n", body=body, domain=domain, list_key=subscription,
                         unsubscribe_mailto=unsubscribe_address,
-                        unsubscribe_url=(public_base_url.rstrip("/") + "/unsubscribe") if public_base_url else None)
+                        unsubscribe_url=(public_base_url.rstrip("/") + "/unsubscribe") if public_base_url else None,
+                        left_out=tuple(left_out))
 
 
 def build_notice_template(subject: str, text: str, *, key: str, sender: str, from_name: str) -> MailTemplate:
@@ -302,7 +345,11 @@ class EmailPlugin(ChannelPlugin):
         owners = config.quality.owners_email
         tpl = build_template(model, png, subscription=sub.name, sender=settings.mail_from, from_name=config.sender,
                              public_base_url=settings.public_base_url,
-                             unsubscribe_address=owners[0] if owners else settings.mail_from)
+                             unsubscribe_address=owners[0] if owners else settings.mail_from,
+                             attachments=render_attachments(model, png, getattr(sub, "attach", ())))
+        for name in tpl.left_out:
+            log.warning("subscription %s: %s left out of the email, which would have gone over %d MB; the archive "
+                        "has it", sub.name, name, MAX_EMAIL_BYTES // 1_000_000)
 
         def make(addr: str):
             def build(generation: int) -> Delivery:
