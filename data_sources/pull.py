@@ -28,7 +28,10 @@ class SourceResult:
 
 
 def pull_all(ctx, today: date | None = None, env: Mapping[str, str] | None = None) -> list[SourceResult]:
-    """Run every configured source into the store; ConfigError when the [[sources]] settings are wrong."""
+    """Run every configured source into ctx.store (ctx: .config and .store); ConfigError when [[sources]] is wrong.
+
+    The caller reads its figures again afterwards (the weekly run does: ctx.figures(refresh=True)).
+    """
     from .sources import parse_sources
 
     env = os.environ if env is None else env
@@ -44,5 +47,4 @@ def pull_all(ctx, today: date | None = None, env: Mapping[str, str] | None = Non
             text = str(e).strip().splitlines()[0] if str(e).strip() else ""
             results.append(SourceResult(source.name, source.kind, False,
                                         message=f"{type(e).__name__}: {text}"))
-    ctx._figures = None   # the next ctx.figures() reads what was pulled
     return results
