@@ -14,7 +14,7 @@ from datetime import date
 COMMANDS = {
     "demo": "demo", "import": "import_", "pull": "pull", "render": "render", "ask": "ask",
     "send": "send", "check": "check", "clock": "clock", "serve": "serve", "socket": "socket",
-    "console-user": "console_user",
+    "console-user": "console_user", "approve": "approve",
     "settings": "settings",
     "slack-manifest": "slack_manifest",
 }
@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("email", nargs="?")
     s.add_argument("--role", choices=("viewer", "analyst", "approver"))
     s.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    s = sub.add_parser("approve", help="approve a week for sending ([delivery] approval = \"required\")")
+    s.add_argument("--week", type=_week, required=True)
+    s.add_argument("--reason", help="a note recorded with the approval")
     sub.add_parser("settings", help="every setting: current value, default and help").add_argument(
         "--env-example", action="store_true", help="print .env.example, generated from the declarations")
     s = sub.add_parser("slack-manifest", help="print the Slack app manifest (YAML) to paste into Create an app")

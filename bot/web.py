@@ -30,6 +30,7 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
     from starlette.responses import JSONResponse, PlainTextResponse
     from starlette.routing import Route
 
+    from bot.console.routes import mount as console_mount
     from bot.teams_app import teams_endpoint
 
     if store is None:
@@ -87,6 +88,7 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
         Route("/teams/messages", teams_endpoint(settings, service), methods=["POST"]),
         *unsubscribe_routes(settings, config, store.url),
         *archive.routes(),
+        console_mount(settings, config, store, figures=service.figures),     # /console/ (bot/console)
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service

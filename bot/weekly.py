@@ -213,8 +213,11 @@ def _hold_text(config, week, result, reason_hint: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _notify_owners(run: Run, ledger, result, progress_stream) -> None:
-    """Tell the [quality] owners what held the week (once per week and owner, through the ledger)."""
+def _notify_owners(run: Run, ledger, result, progress_stream, hold=None) -> None:
+    """Tell the [quality] owners what held the week (once per week and owner, through the ledger).
+
+    `hold` (bot.console.approval.Hold): the week awaits approval or an analyst held it, not the gate.
+    """
     from .channels.email import EMAIL, check_address
     from .channels.outbox import outbox_folder
     from .progress import Progress
@@ -225,23 +228,28 @@ def _notify_owners(run: Run, ledger, result, progress_stream) -> None:
         _log(run.err, "nobody was told: [quality] owners_email is empty; add the performance team's address")
         return
     pc = PlanContext(week, settings, config, image_url=lambda area: None, signer=None)   # a notice needs neither
-    planned = EMAIL.plan_notice(pc, HOLD,
-                                f"HELD: obsessions tracker, week commencing {week:%d %B %Y} "
-                                f"({len(result.problems)} problem{'s' if len(result.problems) != 1 else ''})",
-                                _hold_text(config, week, result, "figures checked by hand: <why>"), owners)
+    key, subject, text = HOLD, (f"HELD: obsessions tracker, week commencing {week:%d %B %Y} "
+                                f"({len(result.problems)} problem{'s' if len(result.problems) != 1 else ''})"), None
+    if hold is not None:
+        from .console.approval import hold_text
+
+        key, text = hold.key, hold_text(week, hold)
+        subject = f"{hold.subject_word}: obsessions tracker, week commencing {week:%d %B %Y}"
+    planned = EMAIL.plan_notice(pc, key, subject,
+                                text or _hold_text(config, week, result, "figures checked by hand: <why>"), owners)
     progress = Progress(len(owners), "telling the owners", progress_stream)
     if EMAIL.configured(settings):
-        keys = [Key(HOLD, EMAIL.kind, p.recipient) for p in planned]
+        keys = [Key(key, EMAIL.kind, p.recipient) for p in planned]
         ledger.ensure(week, keys)
         run.deliver(ledger, [(OWNERS, k, p.make) for k, p in zip(keys, planned)], progress)
     else:
-        run.to_outbox(outbox_folder(settings.outbox_dir, week, HOLD), OWNERS, [p.make(0) for p in planned], progress)
+        run.to_outbox(outbox_folder(settings.outbox_dir, week, key), OWNERS, [p.make(0) for p in planned], progress)
     progress.close()
 
 
 def run_weekly(ctx, *, week: date | None = None, subscription: str | None = None, dry_run: bool = False,
                force: bool = False, override_hold: str | None = None, pull: bool = True,
-               out=None, err=None) -> int:
+               out=None, err=None, overridden_by: str | None = None) -> int:
     """The weekly run; returns 0 (done), 1 (something failed) or raises HeldByQualityGate (exit 3)."""
     from tracker.arithmetic import resolve_week
     from tracker.quality import check_week
@@ -285,9 +293,19 @@ def run_weekly(ctx, *, week: date | None = None, subscription: str | None = None
                     + "\n".join(f"  - {p}" for p in result.problems)
                     + f"\nFix the figures and run again, or send anyway: obsession send --week {week:%Y-%m-%d} "
                       f"--override-hold \"REASON\"")
-            user = getpass.getuser()
+            user = overridden_by or getpass.getuser()
             ledger.record_override(week, user, override_hold, list(result.problems))
             _log(err, f"held by the gate, sent anyway on the word of {user}: {override_hold}")
+        from .console.approval import approval_hold   # [delivery] approval = "required", or an analyst's hold
+
+        waiting = approval_hold(ctx, week)
+        if waiting is not None:
+            _notify_owners(run, ledger, waiting, err, hold=waiting)
+            run.close()
+            for line in run.summary.lines()[1:]:
+                _log(out, line)
+            raise HeldByQualityGate(f"the week commencing {week:%Y-%m-%d} is held; nothing was sent except a notice "
+                                    f"to the owners.\n" + "\n".join(f"  - {p}" for p in waiting.problems))
         _deliver_all(run, ledger, plan, figures, force)
     finally:
         run.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 def extra_routes(console) -> list:
     """The routes of the console's parts beyond signing in and the week page."""
-    from . import history, load
+    from . import approval, history, load
 
-    routes = [*load.routes(console), *history.routes(console)]
+    routes = [*load.routes(console), *history.routes(console), *approval.routes(console)]
     return routes

@@ -89,6 +89,36 @@ class History:
         return self.c.respond(request, "unsubscribes.html", user=user, title="Unsubscribes", rows=rows,
                               counts=counts, subscriptions=[s.name for s in self.c.config.subscriptions])
 
+    async def deliveries(self, request, user):
+        """Every ledger row of a week, with counts by channel and status."""
+        from bot.ledger import Ledger
+
+        c = self.c
+        try:
+            week = date.fromisoformat(request.path_params["week"])
+        except ValueError:
+            return c.refuse(request, user, 404, "No such week", "The address needs a week, YYYY-MM-DD.")
+
+        def work():
+            from sqlalchemy import inspect
+
+            if "deliveries" not in inspect(c.store.engine).get_table_names():
+                return []
+            ledger = Ledger.read_only(c.store.engine)
+            try:
+                return ledger.rows(week)
+            finally:
+                ledger.close()
+        rows = sorted(await run_in_threadpool(work), key=lambda r: (r.subscription, r.channel, r.recipient))
+        statuses = ("sent", "failed", "pending", "sending")
+        counts: dict = {}
+        for r in rows:
+            counts.setdefault(r.channel, {}).setdefault(r.status, 0)
+            counts[r.channel][r.status] += 1
+        failed = sum(1 for r in rows if r.status == "failed")
+        return c.respond(request, "deliveries.html", user=user, title="Deliveries", week=week, rows=rows,
+                         counts=counts, statuses=statuses, failed=failed, run=c.runs.get(week) if c.runs else None)
+
     async def audit(self, request, user):
         rows = await run_in_threadpool(self.c.db.audit_log)
         return self.c.respond(request, "audit.html", user=user, title="Audit log", rows=rows)
@@ -104,4 +134,5 @@ def routes(console) -> list:
         Route("/revisions", console.guard("viewer", h.revisions)),
         Route("/unsubscribes", console.guard("viewer", h.unsubscribes)),
         Route("/audit", console.guard("approver", h.audit)),
+        Route("/weeks/{week}/deliveries", console.guard("viewer", h.deliveries)),
     ]

@@ -9,7 +9,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 def security_headers() -> dict[str, str]:
     """The archive's security headers, with forms allowed back to the console itself."""
-    from bot.web import SECURITY_HEADERS
+    from bot.archive import SECURITY_HEADERS
 
     csp = SECURITY_HEADERS["Content-Security-Policy"].replace("form-action 'none'", "form-action 'self'")
     return {**SECURITY_HEADERS, "Content-Security-Policy": csp, "Cache-Control": "no-store",
