@@ -93,3 +93,26 @@ def test_render_command_and_no_benchmarks(store, config, tmp_path, monkeypatch, 
     check_png(out.read_bytes(), compare_alt_text(comparison))
     assert main(["render", "--format", "compare", "--obsession", "not_known", "-o", str(out)]) == 2
     assert 'no published benchmarks for "not_known"' in capsys.readouterr().err
+
+
+def test_chat_compare_answers_with_the_line_and_the_picture(store, config, comparison):
+    from bot.chat.answer import COMPARE, answer, image_alt, render_image, to_text
+    from bot.chat.grammar import ParseError, parse
+    from renderers.formatting import benchmark_line
+
+    assert parse("cla compare", config).compare and parse("cla benchmarks", config).obsession == "cla"
+    with pytest.raises(ParseError, match="Say which obsession"):
+        parse("compare", config)
+    with pytest.raises(ParseError, match="leave out cluster="):
+        parse("cla compare cluster=North", config)
+    figures = store.figure_table()
+    ans = answer("cla compare", config, figures)
+    assert ans.kind == COMPARE
+    text = to_text(ans)
+    assert benchmark_line(ans.model.row("cla").benchmarks) in text
+    assert ans.image_path() == f"/compare/{WEEK.isoformat()}/cla.png"
+    assert ans.page_path() == f"/compare/{WEEK.isoformat()}/cla"
+    assert image_alt(ans) == compare_alt_text(comparison)
+    check_png(render_image(ans), compare_alt_text(comparison))
+    missing = answer("not_known compare", config, figures)
+    assert missing.kind == "error" and "no published benchmarks" in missing.message

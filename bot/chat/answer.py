@@ -19,6 +19,7 @@ from .grammar import LAST, ParseError, Query, help_text, parse
 
 HELP, ERROR, TRACKER, OBSESSION, BREAKDOWN = "help", "error", "tracker", "obsession", "breakdown"
 DOCUMENT = "document"          # format=docx|pdf: a link to the tracker's or breakdown's file in the archive
+COMPARE = "compare"            # one obsession's benchmark line, with the comparison chart as its picture
 DOCUMENT_NAMES = {"docx": "Word document", "pdf": "PDF"}
 
 
@@ -30,6 +31,7 @@ class Answer:
     query: Query | None = None
     model: Tracker | Breakdown | None = None  # for `obsession`: a Tracker holding that one row
     curve: Curve | None = None                # the turn-the-curve chart of an `obsession` answer
+    comparison: object = None                 # the comparison chart of a `compare` answer (tracker.model.Comparison)
     message: str = ""                         # help text, or an error's one-line reason
     example: str = ""                         # for an error: a command that works
 
@@ -41,11 +43,13 @@ class Answer:
     @property
     def has_image(self) -> bool:
         """True when there is a picture to go with the answer."""
-        return self.kind in (TRACKER, OBSESSION, BREAKDOWN)
+        return self.kind in (TRACKER, OBSESSION, BREAKDOWN, COMPARE)
 
     @property
     def picture(self):
         """The model its picture is drawn from: the chart for one obsession, else the model; None for a text."""
+        if self.kind == COMPARE:
+            return self.comparison
         return self.curve if self.kind == OBSESSION else self.model if self.has_image else None
 
     def image_path(self) -> str | None:
@@ -78,6 +82,9 @@ class Answer:
 
         if not self.has_image:
             return None
+        if self.kind == COMPARE:   # the comparison's own archive page
+            view = view_of(self.comparison)
+            return view.page_path(view.place_of(self.comparison))
         view = view_of(self.model)
         return view.page_path(view.place_of(self.model))
 
@@ -106,6 +113,12 @@ def answer_query(query: Query, config: Config, figures: FigureTable) -> Answer:
             return Answer(DOCUMENT, query, model=model)
         if query.clusters_breakdown:
             return Answer(BREAKDOWN, query, model=build_breakdown(figures, config, query.obsession, week))
+        if query.compare:
+            from tracker.arithmetic import build_compare
+
+            comparison = build_compare(figures, config, query.obsession, week)
+            one = build_tracker(figures, config, week, None, obsessions=(query.obsession,))
+            return Answer(COMPARE, query, model=one, comparison=comparison)
         if query.obsession is None:
             return Answer(TRACKER, query, model=build_tracker(figures, config, week, query.cluster))
         # Only the asked obsession's row is built: a quarter of the work of the whole tracker.
@@ -144,6 +157,8 @@ def image_title(ans: Answer) -> str:
     """The title of the answer's picture."""
     if ans.kind == OBSESSION:
         return f"{ans.curve.obsession.label}: {ans.curve.area}"
+    if ans.kind == COMPARE:
+        return f"How {ans.comparison.city} compares: {ans.comparison.obsession.label}"
     return ans.model.title
 
 
@@ -151,6 +166,8 @@ def image_alt(ans: Answer) -> str:
     """The alt text of the answer's picture (the model's sentence, as every image of it carries)."""
     from renderers.views import view_of
 
+    if ans.kind == COMPARE:   # the picture is the comparison chart: its own words
+        return view_of(ans.comparison).alt_text(ans.comparison)
     return view_of(ans.model).alt_text(ans.model)
 
 
@@ -186,7 +203,7 @@ def to_dict(ans: Answer) -> dict:
         q = ans.query
         d["query"] = {"obsession": q.obsession, "cluster": q.cluster, "clusters": q.clusters_breakdown,
                       "week": q.week.isoformat() if isinstance(q.week, date) else q.week, "public": q.public,
-                      "format": q.document}
+                      "format": q.document, **({"compare": True} if q.compare else {})}
     if ans.kind == HELP:
         d["text"] = ans.message
     elif ans.kind == ERROR:

@@ -36,6 +36,7 @@ class Query:
     public: bool = False                # post in the channel for everyone
     help: bool = False
     document: str | None = None         # "docx" or "pdf": answer with a link to that file in the archive
+    compare: bool = False               # the obsession beside its statistical neighbours, region and England
 
 
 class ParseError(InputError):
@@ -85,6 +86,7 @@ def _tokens(text: str) -> list[str]:
 
 
 _BREAKDOWN = {"clusters", "by-cluster", "breakdown"}
+_COMPARE = {"compare", "benchmarks", "neighbours", "neighbors"}
 _PUBLIC = {"public", "share"}
 _HELP = {"help", "?", "-h", "--help"}
 _SETTING = re.compile(r"^(cluster|area|week|format)[=:](.*)$", re.IGNORECASE)
@@ -105,7 +107,7 @@ def parse(text: str, config: Config) -> Query:
     cluster_open = False            # further plain words extend the cluster's name
     week = None
     document = None
-    public = breakdown = want_help = False
+    public = breakdown = want_help = compare = False
     i = 0
     while i < len(words):
         word = words[i]
@@ -140,6 +142,9 @@ def parse(text: str, config: Config) -> Query:
         elif low in _BREAKDOWN:
             breakdown = True
             cluster_open = False
+        elif low in _COMPARE:
+            compare = True
+            cluster_open = False
         else:
             found, used = _obsession_at(words, i, config)
             if found is not None and not (cluster_open and cluster_words == []):
@@ -170,8 +175,15 @@ def parse(text: str, config: Config) -> Query:
         if cluster is not None:
             raise ParseError("\"clusters\" already shows every cluster; leave out cluster=.",
                              f"/obsession {obsession} clusters")
+    if compare:
+        if obsession is None:
+            raise ParseError("Say which obsession to compare with its neighbours and England.",
+                             f"/obsession {config.obsessions[0].key} compare")
+        if cluster is not None or breakdown or document:
+            raise ParseError("\"compare\" is the city beside its neighbours; leave out cluster=, clusters and format=.",
+                             f"/obsession {obsession} compare")
     return Query(obsession=obsession, cluster=cluster, clusters_breakdown=breakdown, week=week, public=public,
-                 document=document)
+                 document=document, compare=compare)
 
 
 def _obsession_at(words: list[str], i: int, config: Config):
@@ -274,6 +286,7 @@ def help_text(config: Config) -> str:
         "/obsession OBSESSION cluster=NAME — the same for one cluster (part of the name is enough).",
         "/obsession cluster=NAME — the whole tracker for one cluster.",
         "/obsession OBSESSION clusters — every cluster ranked, lagging ones flagged.",
+        "/obsession OBSESSION compare — the city beside its statistical neighbours, region and England (DfE figures).",
         "Add week=YYYY-MM-DD (any day of the week) or week=last; add public to post it for everyone.",
         "Add format=docx (Word) or format=pdf for a link to the file, for a meeting's agenda.",
         "",
