@@ -148,8 +148,59 @@ def render_svg(model: Tracker | Breakdown | Curve) -> bytes:
     assert head is not None
     opening = head.group(0)[:-1] + ' role="img" aria-labelledby="svg-title svg-desc" xml:lang="en-GB">'
     inner = f'\n <title id="svg-title">{escape(title)}</title>\n <desc id="svg-desc">{escape(desc)}</desc>'
+    inner += _svg_fonts(text)
     text = text[:head.start()] + opening + inner + text[head.end():]
     return text.encode("utf-8")
+
+
+def _svg_fonts(svg: str) -> str:
+    """A <style> with the DejaVu Sans faces the SVG's text uses, embedded as WOFF subsets, so that it
+    lays out as drawn on machines without the font (widths were measured in DejaVu Sans)."""
+    import base64
+
+    chars = frozenset(ch for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg) for ch in t)
+    faces = [(False, False)] + [(b, i) for b, i in ((True, False), (False, True), (True, True))
+                                if re.search(_FACE_STYLE[(b, i)], svg)]
+    rules = []
+    for bold, italic in faces:
+        data = _woff(_font_path(bold, italic), _common_chars() | chars)
+        rules.append(f"@font-face{{font-family:'DejaVu Sans';font-weight:{700 if bold else 400};"
+                     f"font-style:{'italic' if italic else 'normal'};"
+                     f"src:url(data:font/woff;base64,{base64.b64encode(data).decode('ascii')}) format('woff')}}")
+    return '\n <style type="text/css">' + "".join(rules) + "</style>"
+
+
+_FACE_STYLE = {(True, False): r"font-weight: 700(?![^\"]*font-style: italic)",
+               (False, True): r"font-style: italic(?![^\"]*font-weight: 700)",
+               (True, True): r"font-weight: 700[^\"]*font-style: italic|font-style: italic[^\"]*font-weight: 700"}
+
+
+def _font_path(bold: bool, italic: bool):
+    from . import _figure as fx
+
+    return fx._font_files(bold, italic)[0]
+
+
+@lru_cache(maxsize=1)
+def _common_chars() -> frozenset[str]:
+    return frozenset(_COMMON_CHARS)
+
+
+@lru_cache(maxsize=32)
+def _woff(fontfile, chars: frozenset[str]) -> bytes:
+    """One face subset to these characters as WOFF (zlib; no layout tables, which SVG text does not need)."""
+    from fontTools import subset
+
+    options = subset.Options(flavor="woff", layout_features=[], name_IDs=["*"], notdef_outline=True)
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern", "FFTM"]
+    font = subset.load_font(str(fontfile), options)
+    sub = subset.Subsetter(options=options)
+    sub.populate(text="".join(sorted(chars)))
+    sub.subset(font)
+    out = io.BytesIO()
+    font.flavor = "woff"
+    font.save(out)
+    return out.getvalue()
 
 
 def _page_pdf(model) -> tuple[bytes, tuple[float, float]]:

@@ -147,3 +147,37 @@ def test_render_command_svg_pdf_and_curve(seeded, tmp_path, capsys):
     # Binary output needs a file.
     assert main(["render", "--format", "pdf"]) == 2
     assert "-o PATH" in capsys.readouterr().err
+
+
+def test_svg_embeds_its_fonts_so_it_draws_the_same_without_dejavu(figure2_tracker, tmp_path):
+    """Chromium draws the SVG with its font renamed to one only the embedded @font-face rules provide
+    exactly as the original; without those rules the same renamed SVG draws differently."""
+    import re
+
+    from PIL import Image, ImageChops
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    svg = render_svg(figure2_tracker).decode("utf-8")
+    assert svg.count("@font-face") == 3          # regular, bold, and italic (the small print)
+    renamed = svg.replace("'DejaVu Sans'", "'Only Embedded'")
+    bare = re.sub(r'<style type="text/css">@font-face.*?</style>', "", renamed, flags=re.S)
+    shots = {}
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 700, "height": 620})
+            for name, text in (("original", svg), ("renamed", renamed), ("bare", bare)):
+                path = tmp_path / f"{name}.svg"
+                path.write_text(text, encoding="utf-8")
+                page.goto(path.as_uri())
+                shots[name] = Image.open(io.BytesIO(page.screenshot())).convert("L")
+        finally:
+            browser.close()
+
+    def differing(a, b) -> int:
+        return sum(ImageChops.difference(a, b).point(lambda v: 255 if v > 40 else 0).histogram()[255:])
+
+    assert differing(shots["original"], shots["renamed"]) == 0
+    assert differing(shots["original"], shots["bare"]) > 1000
