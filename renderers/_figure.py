@@ -26,6 +26,9 @@ from .palette import INK, MUTED, NAVY, RULE, WHITE  # noqa: F401
 DPI = 250
 WIDTH_PX = 1600
 PT = DPI / 72            # pixels per point
+# Nothing is drawn smaller than 8 pt on paper at 16 cm wide (an A4 agenda with margins): the image
+# is 6.4 in (16.26 cm) wide, so 16 cm prints it at 0.984 of its size, and 8.2 pt here is 8.07 pt there.
+MIN_PT = 8.2
 FONT = "DejaVu Sans"     # ships inside matplotlib: nothing is fetched or looked up on the system
 
 PALETTE_COLOURS = 96     # an adaptive palette this size keeps text edges smooth and files small
@@ -151,6 +154,30 @@ def wrap_runs(runs: list[tuple[str, bool]], size_pt: float, max_width: float) ->
     return merged
 
 
+def wrap_text(text: str, size_pt: float, max_width: float, bold: bool = False) -> list[str]:
+    """Plain text word-wrapped into lines no wider than `max_width` pixels."""
+    return [" ".join(t for t, _ in line) for line in wrap_runs([(text, bold)], size_pt, max_width)]
+
+
+def fit_title(text: str, size_pt: float, max_width: float, shrink_to: float = 12.0) -> tuple[float, list[str]]:
+    """(size, lines) of a bold title: whole at `size_pt` if it fits, else shrunk (no smaller than
+    `shrink_to`), else wrapped onto two lines at the largest size at which both fit."""
+    max_width *= 0.99      # matplotlib's extents run a pixel or two past FreeType's advance
+    full = text_width(text, size_pt, True)
+    if full <= max_width:
+        return size_pt, [text]
+    shrunk = size_pt * max_width / full
+    if shrunk >= shrink_to:
+        return shrunk, [text]
+    size = size_pt
+    while size > MIN_PT:
+        lines = wrap_text(text, size, max_width, bold=True)
+        if len(lines) <= 2 and all(text_width(ln, size, True) <= max_width for ln in lines):
+            return size, lines
+        size -= 0.5
+    return MIN_PT, wrap_text(text, MIN_PT, max_width, bold=True)
+
+
 def write_runs(ax, x: float, y: float, line: list[tuple[str, bool]], size: float, colour: str = INK) -> None:
     """Draw one wrapped line of (text, bold) runs left to right from pixel (x, y) on the baseline."""
     for i, (text, bold) in enumerate(line):
@@ -160,7 +187,7 @@ def write_runs(ax, x: float, y: float, line: list[tuple[str, bool]], size: float
         x += text_width(text, size, bold)
 
 
-def pill(ax, x: float, y: float, text: str, colour: str, size: float = 6.5, ha: str = "center") -> float:
+def pill(ax, x: float, y: float, text: str, colour: str, size: float = MIN_PT, ha: str = "center") -> float:
     """A word in white on a rounded coloured label centred vertically on y; returns its right edge."""
     w = text_width(text, size, True)
     cap = size * PT * 0.73                 # DejaVu Sans capital height, so every word sits alike

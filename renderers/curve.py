@@ -1,6 +1,8 @@
 """The turn-the-curve chart: weekly history, the pre-plan trend continued as a dashed line, the gap shaded."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
@@ -16,6 +18,8 @@ from .palette import VERDICT as COLOUR
 
 M = 60
 RIGHT = fx.WIDTH_PX - M
+SMALL = fx.MIN_PT           # the smallest text: 8 pt on paper at 16 cm wide
+STEP = SMALL * fx.PT * 1.3  # its line step, px
 PLOT = (175, 1170)          # left and right of the plot area, px; labels go in the margin to its right
 
 
@@ -70,24 +74,26 @@ def _caption(curve: Curve) -> str:
 def draw_curve(curve: Curve) -> Figure:
     """The chart's matplotlib Figure (tests read its Text artists)."""
     o = curve.obsession
-    caption = fx.wrap_runs([(_caption(curve), False)], 6.6, RIGHT - M)
+    caption = fx.wrap_runs([(_caption(curve), False)], SMALL, RIGHT - M)
     # The model names the area, not the city, so the notice here does not name whose data it is not.
     small = ["Illustrative demo figures (synthetic), not real data."] if curve.illustrative else []
-    plot_top, plot_bottom = 300, 880
+    # A long area name: the title shrinks, then takes two lines, and everything under it moves down.
+    size, title_lines = fx.fit_title(_title(curve), 15.0, RIGHT - M)
+    extra = (len(title_lines) - 1) * size * fx.PT * 1.2
+    plot_top, plot_bottom = 300 + extra, 880 + extra
     marks = _event_marks(curve) if curve.events else None   # initiatives, in lanes above the plot
     if marks:
         shift = ev.band_height(marks)
         plot_top, plot_bottom = plot_top + shift, plot_bottom + shift
-    height = plot_bottom + 90 + 34 * len(caption) + 30 * len(small) + M
+    height = math.ceil(plot_bottom + 100 + STEP * (len(caption) + len(small)) + M)
     fig, ax = fx.canvas(height)
 
-    title = _title(curve)
-    size = min(15.0, 15.0 * (RIGHT - M) / max(1.0, fx.text_width(title, 15.0, True)))   # long area names
-    fx.write(ax, M, M + 50, title, size, bold=True, colour=fx.NAVY)
+    for i, line in enumerate(title_lines):
+        fx.write(ax, M, M + 50 + i * size * fx.PT * 1.2, line, size, bold=True, colour=fx.NAVY)
     before, verb, after = title_parts(o)
-    fx.write_runs(ax, M, M + 108, fx.wrap_runs([(before, False), (verb, True), (after, False)], 9, 1e6)[0], 9)
-    fx.write(ax, M, M + 160, f"Week commencing {week_label(curve.week)}", 9)
-    fx.rect(ax, M, M + 184, RIGHT - M, 5, fx.NAVY)
+    fx.write_runs(ax, M, M + 108 + extra, fx.wrap_runs([(before, False), (verb, True), (after, False)], 9, 1e6)[0], 9)
+    fx.write(ax, M, M + 160 + extra, f"Week commencing {week_label(curve.week)}", 9)
+    fx.rect(ax, M, M + 184 + extra, RIGHT - M, 5, fx.NAVY)
 
     # The chart proper: a real Axes in the pixel frame (figure fractions from pixels).
     W, H = fx.WIDTH_PX, height
@@ -100,11 +106,11 @@ def draw_curve(curve: Curve) -> Figure:
 
     y = plot_bottom + 100
     for line in caption:
-        fx.write_runs(ax, M, y, line, 6.6, colour=fx.INK)
-        y += 34
+        fx.write_runs(ax, M, y, line, SMALL, colour=fx.INK)
+        y += STEP
     for line in small:
-        fx.write(ax, M, y + 6, line, 5.8, colour=fx.MUTED, italic=True)
-        y += 30
+        fx.write(ax, M, y + 6, line, SMALL, colour=fx.MUTED, italic=True)
+        y += STEP
     return fig
 
 
@@ -140,6 +146,15 @@ def _series(curve: Curve):
     return xs, ys
 
 
+def _broken(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The series with a gap (NaN, half-way) wherever weeks are missing (school holidays), so that
+    no line or shading bridges them."""
+    at = np.flatnonzero(np.diff(xs) > 7) + 1
+    if not len(at):
+        return xs, ys
+    return np.insert(xs, at, (xs[at - 1] + xs[at]) / 2), np.insert(ys, at, np.nan)
+
+
 def _chart(chart, curve: Curve) -> None:
     o = curve.obsession
     xs, ys = _series(curve)
@@ -150,22 +165,25 @@ def _chart(chart, curve: Curve) -> None:
         fy = np.array([np.nan if p.value is None else p.value for p in f.line], dtype=float)
         chart.plot(fx_, fy, color=TREND, lw=1.3, ls=(0, (4, 2.5)), zorder=3)
         # Shade the gap after the plan's start, where the actual figure is shown.
-        trend_at = np.interp(xs, fx_, fy, left=np.nan, right=np.nan)
-        after = (xs >= plan) & ~np.isnan(ys) & ~np.isnan(trend_at)
+        gx, gy = _broken(xs, ys)
+        trend_at = np.interp(gx, fx_, fy, left=np.nan, right=np.nan)
+        after = (gx >= plan) & ~np.isnan(gy) & ~np.isnan(trend_at)
         # A withheld gap is not drawn either: shading it would show what the words withhold.
         if f.gap is not None:
-            chart.fill_between(xs, ys, trend_at, where=after, color=COLOUR.get(f.verdict, fx.MUTED),
+            chart.fill_between(gx, gy, trend_at, where=after, color=COLOUR.get(f.verdict, fx.MUTED),
                                alpha=0.16, linewidth=0, zorder=1)
     known = ~np.isnan(ys)
     if known.sum() < 0.9 * len(ys):
         # Many withheld weeks (small numbers): dots, so that no line jumps across a gap.
         chart.plot(xs, ys, ls="none", marker="o", ms=1.8, mew=0, color=fx.NAVY, zorder=4)
     else:
-        chart.plot(xs, ys, color=fx.NAVY, lw=1.2, zorder=4, solid_joinstyle="round")
-        alone = [i for i in range(len(ys)) if known[i]
-                 and (i == 0 or not known[i - 1]) and (i == len(ys) - 1 or not known[i + 1])]
+        gx, gy = _broken(xs, ys)
+        chart.plot(gx, gy, color=fx.NAVY, lw=1.2, zorder=4, solid_joinstyle="round")
+        seen = ~np.isnan(gy)
+        alone = [i for i in range(len(gy)) if seen[i]
+                 and (i == 0 or not seen[i - 1]) and (i == len(gy) - 1 or not seen[i + 1])]
         if alone:
-            chart.plot(xs[alone], ys[alone], ls="none", marker="o", ms=1.6, color=fx.NAVY, zorder=4)
+            chart.plot(gx[alone], gy[alone], ls="none", marker="o", ms=1.6, color=fx.NAVY, zorder=4)
     chart.axvline(plan, color=fx.INK, lw=0.8, ls=(0, (1, 1.5)), zorder=2)
     if curve.baseline_value is not None:
         chart.plot([plan], [curve.baseline_value], ls="none", marker="o", ms=5, mfc=fx.WHITE, mec=fx.INK,
@@ -180,7 +198,7 @@ def _chart(chart, curve: Curve) -> None:
         chart.spines[side].set_linewidth(0.6)
     # labelfontfamily sets the house font on every tick label without working the ticks out before
     # the drawing does (get_ticklabels() ran the date locator and formatter an extra time).
-    chart.tick_params(labelsize=6.2, colors=fx.MUTED, width=0.6, length=3, labelcolor=fx.INK,
+    chart.tick_params(labelsize=SMALL, colors=fx.MUTED, width=0.6, length=3, labelcolor=fx.INK,
                       labelfontfamily=fx.FONT)
     chart.grid(axis="y", color=fx.RULE, lw=0.5)
     chart.set_axisbelow(True)
@@ -219,10 +237,10 @@ def _margin_labels(ax, chart, curve: Curve, fig, plot_top: float, plot_bottom: f
     width = RIGHT - label_x
     plan_x, _ = px(date2num(curve.baseline_week), y0)
     if not curve.events:   # with events, the plan's label is in the events' lanes (renderers/events.py)
-        fx.write(ax, plan_x + 8, plot_top - 34, f"{curve.baseline_label} (plan starts)", 6.4, bold=True)
+        fx.write(ax, plan_x + 8, plot_top - 34, f"{curve.baseline_label} (plan starts)", SMALL, bold=True)
     if curve.baseline_value is not None and not curve.events:
         fx.write(ax, plan_x + 8, plot_top - 8,
-                 f"{week_label(curve.baseline_week)}: {number(curve.baseline_value, o, unit=True)}", 6.0,
+                 f"{week_label(curve.baseline_week)}: {number(curve.baseline_value, o, unit=True)}", SMALL,
                  colour=fx.MUTED)
     # Label blocks in the right margin: (wanted centre y, height, drawing function), then pushed
     # apart so that none overlaps however close the lines end.
@@ -233,16 +251,16 @@ def _margin_labels(ax, chart, curve: Curve, fig, plot_top: float, plot_bottom: f
     if last is not None:
         actual_y = px(xs[-1], last.value)[1] if last.value is not None else plot_top + 40
         sub = number(last.value, o, unit=True) if last.value is not None else "latest withheld (c)"
-        blocks.append([actual_y, 62, _pair("Actual", sub, fx.NAVY, fx.NAVY)])
+        blocks.append([actual_y, 74, _pair("Actual", sub, fx.NAVY, fx.NAVY)])
     if f is not None and f.line and f.line[-1].value is not None:
         trend_y = px(date2num(f.line[-1].week), f.line[-1].value)[1]
-        blocks.append([trend_y, 62, _pair("Pre-plan trend", "(straight line)", TREND, fx.MUTED)])
+        blocks.append([trend_y, 74, _pair("Pre-plan trend", "(straight line)", TREND, fx.MUTED)])
     if f is not None:
         word = f.verdict
-        lines = fx.wrap_runs([(f.description[0].upper() + f.description[1:], True)], 6.4, width)
+        lines = fx.wrap_runs([(f.description[0].upper() + f.description[1:], True)], SMALL, width)
         near = [v for v in (actual_y, trend_y) if v is not None]
         wanted = sum(near) / len(near) if near else (plot_top + plot_bottom) / 2
-        blocks.append([wanted, 46 * (word in ("better", "worse")) + 30 * len(lines),
+        blocks.append([wanted, 52 * (word in ("better", "worse")) + STEP * len(lines),
                        _gap_label(word, [ln[0][0] for ln in lines])])
     blocks.sort(key=lambda b: b[0])
     tops, floor = [], plot_top - 10
@@ -259,8 +277,8 @@ def _margin_labels(ax, chart, curve: Curve, fig, plot_top: float, plot_bottom: f
 
 def _pair(name: str, sub: str, colour: str, sub_colour: str):
     def draw(ax, x: float, top: float) -> None:
-        fx.write(ax, x, top + 22, name, 6.8, bold=True, colour=colour)
-        fx.write(ax, x, top + 54, sub, 6.0, colour=sub_colour)
+        fx.write(ax, x, top + 26, name, SMALL, bold=True, colour=colour)
+        fx.write(ax, x, top + 64, sub, SMALL, colour=sub_colour)
     return draw
 
 
@@ -270,9 +288,9 @@ def _gap_label(word, lines: list[str]):
     def draw(ax, x: float, top: float) -> None:
         y = top
         if word in ("better", "worse"):
-            fx.pill(ax, x, y + 14, VERDICT_WORD[word], colour, size=6.0, ha="left")
-            y += 46
+            fx.pill(ax, x, y + 16, VERDICT_WORD[word], colour, size=SMALL, ha="left")
+            y += 52
         for line in lines:
-            fx.write(ax, x, y + 22, line, 6.4, bold=True, colour=colour)
-            y += 30
+            fx.write(ax, x, y + 26, line, SMALL, bold=True, colour=colour)
+            y += STEP
     return draw

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from . import _figure as fx
 from .formatting import week_label
 
-LANE = 28            # px between label baselines
-SIZE = 6.0           # pt, the event labels
+LANE = 34            # px between label baselines
+SIZE = fx.MIN_PT     # pt, the event labels: 8 pt on paper at 16 cm wide (issue 10)
 GAP = 8              # px between a line and its label
 MIN_WIDTH = 170      # px: a label is wrapped to the room on its right, never narrower than this
 
@@ -43,7 +43,7 @@ def event_marks(events, plan_x: float, plan_lines, x_of, right: float) -> list[M
         wrapped = fx.wrap_runs([(text, False)], SIZE, room)
         marks.append(Mark(x, [(" ".join(w for w, _ in ln), False, fx.INK) for ln in wrapped]))
     for m in marks:
-        m.width = max(fx.text_width(t, SIZE if not b else 6.4, b) for t, b, _ in m.lines)
+        m.width = max(fx.text_width(t, SIZE, b) for t, b, _ in m.lines)
     placed: list[Mark] = []
     for m in sorted(marks, key=lambda m: -m.x):
         span = (m.x, m.x + GAP + m.width)
@@ -71,7 +71,7 @@ def draw_marks(ax, marks: list[Mark], plot_top: float, plot_bottom: float) -> No
     for m in marks:
         for i, (text, bold, colour) in enumerate(m.lines):
             lane = m.top - i
-            fx.write(ax, m.x + GAP, plot_top - 8 - LANE * lane, text, 6.4 if bold else SIZE, bold=bold,
+            fx.write(ax, m.x + GAP, plot_top - 8 - LANE * lane, text, SIZE, bold=bold,
                      colour=colour)
 
 

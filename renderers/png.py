@@ -24,9 +24,11 @@ T_WEEK = (695, 880)
 T_PCT = (890, 1040)
 T_BASE = (1050, 1230)
 T_SPARK = (1265, RIGHT)
-HEAD_BOTTOM = 318         # the rule under the column headings
 
-TITLE_PT, VALUE_PT, CHANGE_PT, LABEL_PT, SMALL_PT = 9.0, 17.0, 12.0, 6.6, 6.2
+# Every size is at least fx.MIN_PT (8 pt on paper at 16 cm wide).
+TITLE_PT, VALUE_PT, CHANGE_PT, LABEL_PT, SMALL_PT = 9.0, 17.0, 12.0, fx.MIN_PT, fx.MIN_PT
+HEADING_PT = 16.0
+LINE = SMALL_PT * fx.PT * 1.3        # the line step of the small print and the column headings, px
 
 
 EXACT = (fx.INK, fx.NAVY, fx.MUTED, COLOUR["better"], COLOUR["worse"])
@@ -49,10 +51,30 @@ def draw(model: Tracker | Breakdown) -> Figure:
 
 # ---------------------------------------------------------------------------------------------- tracker
 
-def _row_height(row: TrackerRow) -> float:
+def _note_lines(row: TrackerRow) -> list[str]:
+    return fx.wrap_text(row.note[0].upper() + row.note[1:], SMALL_PT, T_TITLE[1] - T_TITLE[0]) if row.note else []
+
+
+def _aside(row: TrackerRow) -> list[str]:
+    """'on 13 Jul 2015' under the week's change when the week before had no figure (a holiday)."""
+    if row.previous_is_adjacent or row.previous_week is None:
+        return []
+    return fx.wrap_text(f"on {row.previous_week:%-d %b %Y}", SMALL_PT, T_WEEK[1] - T_WEEK[0] + 10)
+
+
+def _latest_aside(tracker: Tracker, row: TrackerRow) -> list[str]:
+    if row.latest is None or not row.latest_week or row.latest_week == tracker.week:
+        return []
+    return fx.wrap_text(f"week of {row.latest_week:%-d %b %Y}", SMALL_PT, T_LATEST[1] - T_LATEST[0] + 10)
+
+
+def _row_height(tracker: Tracker, row: TrackerRow) -> float:
     lines = fx.wrap_runs(_title_runs(row.obsession), TITLE_PT, T_TITLE[1] - T_TITLE[0])
-    need = 36 + len(lines) * TITLE_PT * fx.PT * 1.32 + (40 if row.note else 0) + 22
-    return max(190.0, need)
+    need = 36 + len(lines) * TITLE_PT * fx.PT * 1.32 + LINE * len(_note_lines(row)) + 22
+    asides = max(len(_aside(row)), len(_latest_aside(tracker, row)))
+    # The figures sit at 0.47 of the row, the verdict label 52 px under them, asides under that.
+    below = 52 + 30 + 20 + asides * LINE + 16
+    return max(200.0, need, below / 0.53)
 
 
 def _title_runs(obsession) -> list[tuple[str, bool]]:
@@ -63,45 +85,55 @@ def _title_runs(obsession) -> list[tuple[str, bool]]:
 def _footer_lines(tracker: Tracker) -> list[str]:
     label = tracker.baseline_label
     lines = [f"Progress lines: every weekly figure since the {label}; the dotted line is the {label} level"
-             + ("; gaps are withheld weeks." if any(_has_gap(r) for r in tracker.rows) else ".")]
+             + ("; gaps are withheld weeks or weeks with no figure (school holidays)."
+                if any(_has_gap(r) for r in tracker.rows) else ".")]
     if any(r.obsession.is_rate for r in tracker.rows):
         lines.append("Rates are percentages; their changes are in percentage points (pts), "
                      "so no % change is given for them (n/a).")
     if any(r.withheld for r in tracker.rows):
         lines.append(f'"{WITHHELD}": withheld to protect small numbers (counts below {tracker.suppress_below}, '
                      "or figures from which one could be worked out).")
-    return lines
+    return [line for text in lines for line in fx.wrap_text(text, SMALL_PT, RIGHT - M)]
 
 
 def _has_gap(row: TrackerRow) -> bool:
-    return any(p.value is None for p in row.series)
+    return any(p.value is None for p in row.series) or any(
+        (b.week - a.week).days > 7 for a, b in zip(row.series, row.series[1:]))
+
+
+def _small_lines(lines: list[str]) -> list[str]:
+    return [out for text in lines for out in fx.wrap_text(text, SMALL_PT, RIGHT - M)]
 
 
 def draw_tracker(tracker: Tracker) -> Figure:
     """Figure 2: heading, week, one row per obsession, a key and the small print."""
-    heights = [_row_height(r) for r in tracker.rows]
+    heights = [_row_height(tracker, r) for r in tracker.rows]
     footer = _footer_lines(tracker)
     small_print = [illustrative_notice(tracker.city)] if tracker.illustrative else []
     if tracker.sender:
         small_print.append(f"Sent by {tracker.sender}.")
-    top_rows = HEAD_BOTTOM + 4
-    key_lines = 2 if _key(None, 0) > 0 else 1
-    footer_h = 62 + 36 * key_lines + 33 * len(footer) + (30 * len(small_print) + 12 if small_print else 0) + M - 25
+    small_print = _small_lines(small_print)
+    size, title_lines = fx.fit_title(tracker.title, HEADING_PT, RIGHT - M)
+    rule = M + 140 + _extra_lines(size, title_lines)
+    head_bottom = _column_heads(None, tracker.baseline_label, rule)
+    top_rows = head_bottom + 4
+    key_lines = 1 + _key(None, 0)
+    footer_h = 62 + 40 * key_lines + LINE * len(footer) + (LINE * len(small_print) + 12 if small_print else 0) + M - 25
     height = math.ceil(top_rows + sum(heights) + footer_h)
     fig, ax = fx.canvas(height)
 
-    _heading(ax, tracker.title, _area_line(tracker), f"Week commencing {week_label(tracker.week)}")
-    _column_heads(ax, tracker.baseline_label)
+    _heading(ax, size, title_lines, _area_line(tracker), f"Week commencing {week_label(tracker.week)}")
+    _column_heads(ax, tracker.baseline_label, rule)
     y = top_rows
     for row, h in zip(tracker.rows, heights):
         _tracker_row(ax, tracker, row, y, h)
         y += h
         fx.line(ax, [M, RIGHT], [y, y], fx.RULE, 0.6)
     y += 62
-    y += 36 * (1 + _key(ax, y))
+    y += 40 * (1 + _key(ax, y))
     for line in footer:
         fx.write(ax, M, y, line, SMALL_PT, colour=fx.MUTED)
-        y += 33
+        y += LINE
     _small_print(ax, y + 10, small_print)
     return fig
 
@@ -114,25 +146,43 @@ def _area_line(tracker: Tracker) -> str:
     return "Comparator"
 
 
-def _heading(ax, title: str, right: str, week: str) -> None:
-    fx.write(ax, M, M + 50, title, 16, bold=True, colour=fx.NAVY)
-    fx.write(ax, M, M + 110, week, 10, colour=fx.INK)
-    fx.write(ax, RIGHT, M + 110, right, 10, bold=True, colour=fx.NAVY, ha="right")
-    fx.rect(ax, M, M + 140, RIGHT - M, 6, fx.NAVY)
+def _extra_lines(size: float, lines: list[str]) -> float:
+    """How much lower everything under a title goes when it takes two lines."""
+    return (len(lines) - 1) * size * fx.PT * 1.2
 
 
-def _column_heads(ax, label: str) -> None:
+def _heading(ax, size: float, lines: list[str], right: str, week: str) -> None:
+    y = M + 50
+    for line in lines:
+        fx.write(ax, M, y, line, size, bold=True, colour=fx.NAVY)
+        y += size * fx.PT * 1.2
+    extra = _extra_lines(size, lines)
+    fx.write(ax, M, M + 110 + extra, week, 10, colour=fx.INK)
+    fx.write(ax, RIGHT, M + 110 + extra, right, 10, bold=True, colour=fx.NAVY, ha="right")
+    fx.rect(ax, M, M + 140 + extra, RIGHT - M, 6, fx.NAVY)
+
+
+def _column_heads(ax, label: str, rule: float) -> float:
+    """The column headings under the heading's rule, bottom-aligned; returns the y of the rule under them.
+
+    With ax None it only measures."""
     heads = [(T_TITLE, "Obsession", "left"), (T_LATEST, "Latest position", "center"),
              (T_WEEK, "Change on last week", "center"), (T_PCT, f"% change since {label}", "center"),
              (T_BASE, f"Change since {label}", "center"), (T_SPARK, f"Progress since {label}", "center")]
-    for (left, right), text, ha in heads:
-        lines = fx.wrap_runs([(text, True)], LABEL_PT, right - left + 6)
+    wrapped = [(col, fx.wrap_runs([(text, True)], LABEL_PT, col[1] - col[0] + 6), ha) for col, text, ha in heads]
+    most = max(len(lines) for _, lines, _ in wrapped)
+    last = rule + 6 + 52 + (most - 1) * LINE           # baseline of the lowest heading line
+    bottom = last + 18
+    if ax is None:
+        return bottom
+    for (left, right), lines, ha in wrapped:
         x = left if ha == "left" else (left + right) / 2
-        y = HEAD_BOTTOM - 18 - (len(lines) - 1) * 27
+        y = last - (len(lines) - 1) * LINE
         for line in lines:
             fx.write(ax, x, y, line[0][0], LABEL_PT, bold=True, colour=fx.MUTED, ha=ha)
-            y += 27
-    fx.line(ax, [M, RIGHT], [HEAD_BOTTOM, HEAD_BOTTOM], fx.INK, 0.8)
+            y += LINE
+    fx.line(ax, [M, RIGHT], [bottom, bottom], fx.INK, 0.8)
+    return bottom
 
 
 def _tracker_row(ax, tracker: Tracker, row: TrackerRow, y0: float, h: float) -> None:
@@ -143,8 +193,9 @@ def _tracker_row(ax, tracker: Tracker, row: TrackerRow, y0: float, h: float) -> 
     for line in lines:
         fx.write_runs(ax, T_TITLE[0], ty, line, TITLE_PT)
         ty += step
-    if row.note:
-        fx.write(ax, T_TITLE[0], ty + 4, row.note[0].upper() + row.note[1:], SMALL_PT, colour=fx.MUTED, italic=True)
+    for line in _note_lines(row):
+        fx.write(ax, T_TITLE[0], ty + 4, line, SMALL_PT, colour=fx.MUTED, italic=True)
+        ty += LINE
 
     mid = y0 + h * 0.47       # baseline of the figures
     word_y = mid + 52         # centre of the better/worse labels
@@ -154,14 +205,13 @@ def _tracker_row(ax, tracker: Tracker, row: TrackerRow, y0: float, h: float) -> 
     latest = number(row.latest, o, withheld, unit=True)
     fx.write(ax, _centre(T_LATEST), mid + 14, latest, VALUE_PT, bold=True,
              colour=fx.MUTED if withheld or row.latest is None else fx.INK, ha="center")
-    if row.latest is not None and row.latest_week and row.latest_week != tracker.week:
-        fx.write(ax, _centre(T_LATEST), word_y + 8, f"week of {week_label(row.latest_week)}", SMALL_PT,
-                 colour=fx.MUTED, ha="center")
+    y = word_y + 8
+    for line in _latest_aside(tracker, row):
+        fx.write(ax, _centre(T_LATEST), y, line, SMALL_PT, colour=fx.MUTED, ha="center")
+        y += LINE
 
-    since = "on last week" if row.previous_is_adjacent else f"on {week_label(row.previous_week)}"
     _change_cell(ax, T_WEEK, mid, word_y, row.change_since_last_week, row, CHANGE_WEEK in row.withheld,
-                 row.verdict_since_last_week, None if row.previous_is_adjacent or row.previous_week is None
-                 else since)
+                 row.verdict_since_last_week, _aside(row))
     # % change since the baseline: a count's proportion; rates have none (their change is in points).
     pct_withheld = PERCENT_BASELINE in row.withheld
     pct = percent(row.percent_change_since_baseline, o, pct_withheld)
@@ -170,7 +220,7 @@ def _tracker_row(ax, tracker: Tracker, row: TrackerRow, y0: float, h: float) -> 
     parts = [(pct, CHANGE_PT, True, colour)] + ([] if plain else [("%", LABEL_PT + 1, True, colour)])
     _centred_parts(ax, _centre(T_PCT), mid, parts)
     _change_cell(ax, T_BASE, mid, word_y, row.change_since_baseline, row, CHANGE_BASELINE in row.withheld,
-                 row.verdict_since_baseline, None)
+                 row.verdict_since_baseline, [])
     _sparkline(ax, row, tracker.baseline_label, y0, h)
 
 
@@ -188,15 +238,16 @@ def _centred_parts(ax, cx: float, y: float, parts: list[tuple[str, float, bool, 
         x += w + gap
 
 
-def _change_cell(ax, col, y, word_y, change, row: TrackerRow, withheld: bool, verdict, aside: str | None) -> None:
+def _change_cell(ax, col, y, word_y, change, row: TrackerRow, withheld: bool, verdict, aside: list[str]) -> None:
     """A change with its arrow, coloured by verdict, and the verdict in words beneath."""
     o = row.obsession
     cx = _centre(col)
     text = signed(change, o, withheld)
     if withheld or change is None:
         fx.write(ax, cx, y, text, CHANGE_PT, bold=True, colour=fx.MUTED, ha="center")
-        fx.write(ax, cx, word_y + 8, "withheld" if withheld else "no earlier figure", SMALL_PT,
-                 colour=fx.MUTED, ha="center")
+        for i, line in enumerate(fx.wrap_text("withheld" if withheld else "no earlier figure", SMALL_PT,
+                                              col[1] - col[0] + 10)):
+            fx.write(ax, cx, word_y + 8 + i * LINE, line, SMALL_PT, colour=fx.MUTED, ha="center")
         return
     colour = COLOUR.get(verdict, fx.INK)
     parts = [(arrow(change, o), CHANGE_PT - 3, False, colour), (text, CHANGE_PT, True, colour)]
@@ -204,17 +255,18 @@ def _change_cell(ax, col, y, word_y, change, row: TrackerRow, withheld: bool, ve
         parts.append(("pts", LABEL_PT, True, colour))
     _centred_parts(ax, cx, y, parts)
     fx.pill(ax, cx, word_y, VERDICT_WORD.get(verdict, ""), colour)
-    if aside:
-        fx.write(ax, cx, word_y + 50, aside, SMALL_PT - 0.6, colour=fx.MUTED, ha="center")
+    for i, line in enumerate(aside):
+        fx.write(ax, cx, word_y + 58 + i * LINE, line, SMALL_PT, colour=fx.MUTED, ha="center")
 
 
 def _sparkline(ax, row: TrackerRow, label: str, y0: float, h: float) -> None:
-    """The figures since the baseline as a small line; the baseline level dotted; withheld weeks as gaps."""
+    """The figures since the baseline as a small line; the baseline level dotted; withheld weeks and
+    weeks with no figure (school holidays) as gaps, never bridged."""
     import numpy as np
 
     pts = row.series
     left, right = T_SPARK[0] + 10, T_SPARK[1] - 10
-    top, bottom = y0 + 45, y0 + h - 75
+    top, bottom = y0 + 45, y0 + h - 80
     known = [p.value for p in pts if p.value is not None]
     if len(pts) < 2 or not known:
         fx.write(ax, (left + right) / 2, (top + bottom) / 2, "no figures to draw" if not known else "",
@@ -228,6 +280,11 @@ def _sparkline(ax, row: TrackerRow, label: str, y0: float, h: float) -> None:
     xs = np.array([left + (p.week.toordinal() - x0) / max(1, x1 - x0) * (right - left) for p in pts])
     ys = np.array([np.nan if p.value is None else bottom - (p.value - lo) / (hi - lo) * (bottom - top)
                    for p in pts])
+    # A week missing from the series (a holiday) breaks the line: a NaN between the two weeks.
+    breaks = [i for i in range(1, len(pts)) if (pts[i].week - pts[i - 1].week).days > 7]
+    if breaks:
+        xs = np.insert(xs, breaks, np.nan)
+        ys = np.insert(ys, breaks, np.nan)
     if base is not None:
         by = bottom - (base - lo) / (hi - lo) * (bottom - top)
         fx.line(ax, [left, right], [by, by], fx.MUTED, 0.7, linestyle=(0, (1, 1.6)))
@@ -239,16 +296,17 @@ def _sparkline(ax, row: TrackerRow, label: str, y0: float, h: float) -> None:
         fx.line(ax, xs, ys, fx.NAVY, linestyle="none", marker="o", markersize=1.3, markeredgewidth=0)
     else:
         fx.line(ax, xs, ys, fx.NAVY, 0.85, solid_joinstyle="round", capstyle="round")
-        # A week with withheld weeks on both sides would be invisible as a line: show it as a dot.
-        alone = [i for i in range(len(pts)) if pts[i].value is not None
-                 and (i == 0 or pts[i - 1].value is None) and (i == len(pts) - 1 or pts[i + 1].value is None)]
+        # A week with gaps on both sides would be invisible as a line: show it as a dot.
+        seen = ~np.isnan(ys)
+        alone = [i for i in range(len(ys)) if seen[i]
+                 and (i == 0 or not seen[i - 1]) and (i == len(ys) - 1 or not seen[i + 1])]
         if alone:
             fx.line(ax, xs[alone], ys[alone], fx.NAVY, linestyle="none", marker="o", markersize=1.3)
     if pts[-1].value is not None:
         fx.line(ax, [xs[-1]], [ys[-1]], COLOUR.get(row.verdict_since_baseline, fx.NAVY), marker="o",
                 markersize=4.2, markeredgecolor=fx.WHITE, markeredgewidth=0.6)
-    fx.write(ax, left, bottom + 42, f"{pts[0].week:%b %Y}", SMALL_PT - 0.6, colour=fx.MUTED)
-    fx.write(ax, right, bottom + 42, f"{pts[-1].week:%b %Y}", SMALL_PT - 0.6, colour=fx.MUTED, ha="right")
+    fx.write(ax, left, bottom + 46, f"{pts[0].week:%b %Y}", SMALL_PT, colour=fx.MUTED)
+    fx.write(ax, right, bottom + 46, f"{pts[-1].week:%b %Y}", SMALL_PT, colour=fx.MUTED, ha="right")
 
 
 def _key(ax, y: float) -> int:
@@ -264,7 +322,7 @@ def _key(ax, y: float) -> int:
         pill = kind not in ("bold", "text")
         w = fx.text_width(text, SMALL_PT, kind != "text") + (2 * SMALL_PT * fx.PT * 0.38 if pill else 0)
         if x + w > RIGHT:
-            x, y, extra = M, y + 36, extra + 1
+            x, y, extra = M, y + 40, extra + 1
         if ax is not None:
             if pill:
                 fx.pill(ax, x, y - SMALL_PT * fx.PT * 0.36, text, COLOUR[kind], size=SMALL_PT, ha="left")
@@ -276,15 +334,16 @@ def _key(ax, y: float) -> int:
 
 # -------------------------------------------------------------------------------------------- breakdown
 
-B_RANK = (M, 125)
-B_AREA = (135, 590)
-B_LATEST = (600, 705)
-B_WEEK = (720, 850)
-B_PCT = (865, 995)
-B_BASE = (1010, 1140)
-B_BAR = (1180, RIGHT)
-B_ROW = 46
-B_PT = 7.6
+B_RANK = (M, 140)
+B_AREA = (150, 640)
+B_LATEST = (650, 755)
+B_WEEK = (765, 905)
+B_PCT = (915, 1055)
+B_BASE = (1065, 1200)
+B_BAR = (1235, RIGHT)
+B_ROW = 50
+B_PT = fx.MIN_PT
+B_LINE = B_PT * fx.PT * 1.25         # a second line of a long cluster name
 
 
 def _measure(o, r: BreakdownRow) -> float | None:
@@ -294,6 +353,16 @@ def _measure(o, r: BreakdownRow) -> float | None:
     return None if PERCENT_BASELINE in r.withheld else r.percent_change_since_baseline
 
 
+def _name_lines(r: BreakdownRow, is_city: bool) -> list[str]:
+    """The cluster's name wrapped into its column, leaving room for the 'lagging' label."""
+    room = B_AREA[1] - B_AREA[0] - (fx.text_width("lagging", SMALL_PT, True) + 50 if r.lagging else 0)
+    return fx.wrap_text(r.area, B_PT, room, bold=is_city)
+
+
+def _b_row_height(r: BreakdownRow, is_city: bool) -> float:
+    return B_ROW + B_LINE * (len(_name_lines(r, is_city)) - 1)
+
+
 def draw_breakdown(b: Breakdown) -> Figure:
     """One obsession across every cluster: ranked, the city marked, laggards highlighted, 'c' where withheld."""
     o = b.obsession
@@ -301,43 +370,53 @@ def draw_breakdown(b: Breakdown) -> Figure:
     small_print = [illustrative_notice(b.city.area)] if b.illustrative else []
     if b.sender:
         small_print.append(f"Sent by {b.sender}.")
+    small_print = _small_lines(small_print)
+    city_w = fx.text_width(b.city.area, 11, True)
+    size, heading = fx.fit_title(b.title, HEADING_PT, RIGHT - M - city_w - 40)
+    extra = _extra_lines(size, heading)
     title_lines = fx.wrap_runs(_title_runs(o), 9.5, RIGHT - M)
     note_lines = [line for n in notes for line in fx.wrap_runs([(n, False)], SMALL_PT, RIGHT - M)]
-    week_y = M + 112 + 44 * (len(title_lines) - 1) + 58
-    heads_y = week_y + 26 + 118            # baseline of the last line of the column headings
+    week_y = M + 112 + extra + 44 * (len(title_lines) - 1) + 58
+    label = b.baseline_label
+    pct_head = f"Change since {label} (points)" if o.is_rate else f"% change since {label}"
+    pts = " (pts)" if o.is_rate else ""
+    heads = [(B_RANK, "Rank", "left"), (B_AREA, "Cluster", "left"), (B_LATEST, "Latest", "right"),
+             (B_WEEK, f"Change on last week{pts}", "right"), (B_PCT, f"% change since {label}", "right"),
+             (B_BASE, f"Change since {label}{pts}", "right")]
+    most = max([len(fx.wrap_runs([(t, True)], LABEL_PT, c[1] - c[0])) for c, t, _ in heads]
+               + [1 + len(fx.wrap_runs([(pct_head, True)], LABEL_PT, B_BAR[1] - B_BAR[0]))])
+    heads_y = week_y + 26 + 52 + (most - 1) * LINE    # baseline of the last line of the column headings
     top = heads_y + 20
-    rows_end = top + B_ROW * (len(b.rows) + 1)
-    height = math.ceil(rows_end + 80 + 33 * len(note_lines) + (12 + 30 * len(small_print) if small_print else 0)
+    rows = [(b.city, True)] + [(r, False) for r in b.rows]
+    heights = [_b_row_height(r, c) for r, c in rows]
+    rows_end = top + sum(heights)
+    height = math.ceil(rows_end + 80 + LINE * len(note_lines) + (12 + LINE * len(small_print) if small_print else 0)
                        + M - 25)
     fig, ax = fx.canvas(height)
 
-    fx.write(ax, M, M + 50, b.title, 16, bold=True, colour=fx.NAVY)
+    y = M + 50
+    for line in heading:
+        fx.write(ax, M, y, line, size, bold=True, colour=fx.NAVY)
+        y += size * fx.PT * 1.2
     fx.write(ax, RIGHT, M + 50, b.city.area, 11, bold=True, colour=fx.NAVY, ha="right")
-    y = M + 112
+    y = M + 112 + extra
     for line in title_lines:
         fx.write_runs(ax, M, y, line, 9.5)
         y += 44
     fx.write(ax, M, week_y, f"Week commencing {week_label(b.week)}", 10)
     fx.rect(ax, M, week_y + 26, RIGHT - M, 6, fx.NAVY)
 
-    label = b.baseline_label
-    pct_head = f"Change since {label} (points)" if o.is_rate else f"% change since {label}"
-
-    def heading(left: float, right: float, text: str, ha: str, bottom: float) -> None:
+    def heading_text(left: float, right: float, text: str, ha: str, bottom: float) -> None:
         lines = fx.wrap_runs([(text, True)], LABEL_PT, right - left)
-        yy = bottom - (len(lines) - 1) * 27
+        yy = bottom - (len(lines) - 1) * LINE
         x = {"left": left, "right": right, "center": (left + right) / 2}[ha]
         for line in lines:
             fx.write(ax, x, yy, line[0][0], LABEL_PT, bold=True, colour=fx.MUTED, ha=ha)
-            yy += 27
+            yy += LINE
 
-    pts = " (pts)" if o.is_rate else ""
-    for col, text, ha in [(B_RANK, "Rank", "left"), (B_AREA, "Cluster", "left"), (B_LATEST, "Latest", "right"),
-                          (B_WEEK, f"Change on last week{pts}", "right"),
-                          (B_PCT, f"% change since {label}", "right"),
-                          (B_BASE, f"Change since {label}{pts}", "right")]:
-        heading(col[0], col[1], text, ha, heads_y)
-    heading(B_BAR[0], B_BAR[1], pct_head, "center", heads_y - 30)
+    for col, text, ha in heads:
+        heading_text(col[0], col[1], text, ha, heads_y)
+    heading_text(B_BAR[0], B_BAR[1], pct_head, "center", heads_y - LINE)
 
     # The bar scale: zero, every visible cluster and the city.
     values = [v for v in (_measure(o, r) for r in (b.city, *b.rows)) if v is not None]
@@ -357,28 +436,28 @@ def draw_breakdown(b: Breakdown) -> Figure:
 
     fx.line(ax, [M, RIGHT], [top, top], fx.INK, 0.8)
     y = top
-    rows = [(b.city, True)] + [(r, False) for r in b.rows]
-    for r, is_city in rows:
-        _breakdown_row(ax, o, r, is_city, y, bx)
-        y += B_ROW
+    bars_end = top + heights[0]
+    for (r, is_city), h in zip(rows, heights):
+        _breakdown_row(ax, o, r, is_city, y, h, bx)
+        y += h
         if is_city:
             fx.line(ax, [M, RIGHT], [y, y], fx.INK, 0.6)
+        if _measure(o, r) is not None:
+            bars_end = y
     # The zero line and the city's line run down the ranked clusters (withheld ones come last).
-    ranked = sum(1 for r in b.rows if _measure(o, r) is not None)
-    bars_end = top + B_ROW * (1 + ranked)
     zero = bx(0.0)
-    fx.line(ax, [zero, zero], [top + B_ROW, bars_end], fx.INK, 0.6)
+    fx.line(ax, [zero, zero], [top + heights[0], bars_end], fx.INK, 0.6)
     city_v = _measure(o, b.city)
     if city_v is not None:
         cx = bx(city_v)
-        fx.line(ax, [cx, cx], [top + B_ROW, bars_end], fx.NAVY, 0.9, linestyle=(0, (3, 2)))
-        fx.write(ax, cx, y + 30, f"{b.city.area} {_measure_text(o, city_v)}", SMALL_PT, bold=True,
+        fx.line(ax, [cx, cx], [top + heights[0], bars_end], fx.NAVY, 0.9, linestyle=(0, (3, 2)))
+        fx.write(ax, cx, y + 34, f"{b.city.area} {_measure_text(o, city_v)}", SMALL_PT, bold=True,
                  colour=fx.NAVY, ha="center")
     fx.line(ax, [M, RIGHT], [y, y], fx.RULE, 0.6)
     y += 80
     for line in note_lines:
         fx.write_runs(ax, M, y, line, SMALL_PT, colour=fx.MUTED)
-        y += 33
+        y += LINE
     _small_print(ax, y + 12, small_print)
     return fig
 
@@ -389,21 +468,22 @@ def _measure_text(o, v: float) -> str:
     return f"{sign}{abs(shown):.1f}" + (" pts" if o.is_rate else " %")
 
 
-def _breakdown_row(ax, o, r: BreakdownRow, is_city: bool, y0: float, bx) -> None:
+def _breakdown_row(ax, o, r: BreakdownRow, is_city: bool, y0: float, h: float, bx) -> None:
     mid = y0 + B_ROW / 2
-    base = mid + B_PT * fx.PT * 0.36      # text baseline that centres digits in the row
+    base = mid + B_PT * fx.PT * 0.36      # text baseline that centres digits in the row's first line
     if is_city:
-        fx.rect(ax, M, y0, RIGHT - M, B_ROW, CITY_BAND)
+        fx.rect(ax, M, y0, RIGHT - M, h, CITY_BAND)
     elif r.lagging:
-        fx.rect(ax, M, y0, RIGHT - M, B_ROW, LAG_BAND)
+        fx.rect(ax, M, y0, RIGHT - M, h, LAG_BAND)
     bold = is_city
     fx.write(ax, B_RANK[0] + 8, base, "City" if is_city else (str(r.rank) if r.rank else "–"), B_PT,
              bold=bold, colour=fx.INK if (is_city or r.rank) else fx.MUTED)
-    name = r.area
-    fx.write(ax, B_AREA[0], base, name, B_PT, bold=bold)
+    lines = _name_lines(r, is_city)
+    for i, line in enumerate(lines):
+        fx.write(ax, B_AREA[0], base + i * B_LINE, line, B_PT, bold=bold)
     if r.lagging:
-        fx.pill(ax, B_AREA[0] + fx.text_width(name, B_PT, bold) + 22, mid, "lagging", COLOUR["worse"],
-                size=SMALL_PT - 0.4, ha="left")
+        fx.pill(ax, B_AREA[0] + fx.text_width(lines[-1], B_PT, bold) + 22, mid + (len(lines) - 1) * B_LINE,
+                "lagging", COLOUR["worse"], size=SMALL_PT, ha="left")
     fx.write(ax, B_LATEST[1], base, number(r.latest, o, LATEST in r.withheld, unit=True), B_PT,
              bold=LATEST not in r.withheld,
              colour=fx.MUTED if LATEST in r.withheld else fx.INK, ha="right")
@@ -434,12 +514,12 @@ def _breakdown_change(ax, right: float, y: float, o, change, withheld: bool, ver
         return
     colour = COLOUR.get(verdict, fx.INK)
     fx.write(ax, right, y, text, B_PT, bold=True, colour=colour, ha="right")
-    fx.write(ax, right - fx.text_width(text, B_PT, True) - 14, y, arrow(change, o), B_PT - 2.5,
+    fx.write(ax, right - fx.text_width(text, B_PT, True) - 14, y, arrow(change, o), B_PT,
              colour=colour, ha="right")
 
 
 def _small_print(ax, y: float, lines: list[str]) -> None:
     """The illustrative notice and the sender, in small italics at the foot of an image."""
     for line in lines:
-        fx.write(ax, M, y, line, SMALL_PT - 0.4, colour=fx.MUTED, italic=True)
-        y += 30
+        fx.write(ax, M, y, line, SMALL_PT, colour=fx.MUTED, italic=True)
+        y += LINE
