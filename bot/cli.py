@@ -23,7 +23,8 @@ COMMANDS = {
 RECORD_FORMATS = ("ssda903", "nccis", "school-sessions")
 
 RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve",
-                  "svg", "pdf", "docx", "curve-svg", "curve-pdf", "curve-docx", "curve-json", "pack", "compare")
+                  "svg", "pdf", "docx", "curve-svg", "curve-pdf", "curve-docx", "curve-json", "pack", "compare",
+                  "compare-svg", "compare-pdf")
 
 
 # The published-benchmark import formats (data_sources/benchmark_import.py declares them; no pandas here).

@@ -21,7 +21,7 @@ from matplotlib.text import Text
 
 from tracker.model import Breakdown, Curve, Tracker
 
-from .formatting import alt_text, breakdown_alt_text, week_label
+from .formatting import week_label
 
 MM = 72 / 25.4                       # PDF points per millimetre
 A4 = (210 * MM, 297 * MM)            # portrait width, height in points
@@ -38,15 +38,16 @@ _RC = {"svg.fonttype": "none",       # <text> elements, not glyph outlines
 _ORIGINAL_SUBSET = getattr(_backend_pdf_ps, "get_glyphs_subset", None)
 
 
-def figure_of(model: Tracker | Breakdown | Curve) -> Figure:
+# The drawing of each model, as its PNG draws it: the model's class name -> "module:function" in renderers/.
+FIGURES = {"Tracker": "png:draw", "Breakdown": "png:draw", "Curve": "curve:draw_curve",
+           "Comparison": "compare:draw_compare"}
+
+
+def figure_of(model) -> Figure:
     """The matplotlib Figure the PNG of this model is drawn from."""
-    if isinstance(model, Curve):
-        from .curve import draw_curve
+    from .views import resolve
 
-        return draw_curve(model)
-    from .png import draw
-
-    return draw(model)
+    return resolve(FIGURES[type(model).__name__])(model)
 
 
 def _plain_letters(fig: Figure) -> Figure:
@@ -58,22 +59,24 @@ def _plain_letters(fig: Figure) -> Figure:
     return fig
 
 
-def title_of(model: Tracker | Breakdown | Curve) -> str:
+def title_of(model) -> str:
     """The document title: the heading and the week, as the PNG's Title."""
     if isinstance(model, Curve):
         from .curve import _title
 
         return f"{_title(model)}, week commencing {week_label(model.week)}"
+    if type(model).__name__ == "Comparison":
+        from .compare import _title
+
+        return _title(model) + (f", week commencing {week_label(model.week)}" if model.week else "")
     return f"{model.title}, week commencing {week_label(model.week)}"
 
 
-def description_of(model: Tracker | Breakdown | Curve) -> str:
+def description_of(model) -> str:
     """The alt text: every figure in words (the same text as the PNG's Description)."""
-    if isinstance(model, Curve):
-        from .curve import curve_alt_text
+    from .views import view_of
 
-        return curve_alt_text(model)
-    return breakdown_alt_text(model) if isinstance(model, Breakdown) else alt_text(model)
+    return view_of(model).alt_text(model)
 
 
 def is_portrait(model) -> bool:

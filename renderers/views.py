@@ -115,7 +115,7 @@ VIEWS: dict[str, View] = {v.name: v for v in (
          alt="formatting:breakdown_alt_text", noun="breakdown"),
     View("compare", "Comparison", "/compare/{week}/{obsession}", "build_compare", ("obsession", "week"),
          {IMAGE: "compare", "text": "compare:render_compare_text", "json": "compare:render_compare_json",
-          "html": "compare:render_compare_html"},
+          "html": "compare:render_compare_html", "svg": "vector:render_svg", "pdf": "vector:render_pdf"},
          alt="compare:compare_alt_text", noun="comparison", warm=False),   # yearly figures: not in the warm-up
 )}
 _BY_MODEL = {v.model: v for v in VIEWS.values()}

@@ -181,3 +181,40 @@ def test_svg_embeds_its_fonts_so_it_draws_the_same_without_dejavu(figure2_tracke
 
     assert differing(shots["original"], shots["renamed"]) == 0
     assert differing(shots["original"], shots["bare"]) > 1000
+
+
+def test_compare_chart_as_pdf_and_svg(store, tmp_path, monkeypatch):
+    """The comparison chart (the city beside its neighbours, region and England) as vectors too."""
+    from data_sources.importing import import_files
+    from renderers.compare import compare_alt_text
+    from tests.test_benchmarks import CLA, CONFIG, SN, _weekly
+    from tracker.arithmetic import build_compare
+    from tracker.config import parse_config
+
+    config = parse_config(CONFIG, "bench.toml")
+    week = date(2025, 4, 7)
+    import_files(store, [SN], config, fmt="dfe-sn")
+    import_files(store, [CLA], config, fmt="dfe-cla")
+    _weekly(store, [week])
+    c = build_compare(store.figure_table(), config, "cla", week)
+    pdf = render_pdf(c)
+    reader = PdfReader(io.BytesIO(pdf))
+    box = reader.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx((A4_LONG, A4_SHORT), abs=0.5)
+    assert reader.metadata.subject == compare_alt_text(c)
+    text = " ".join(pdf_text(pdf, tmp_path).split())
+    assert f"How {c.city} compares" in text
+    # Every line is named in the text, as the chart labels it at its end.
+    for line in c.lines:
+        assert line.label.split(" (")[0] in text
+    root = ET.fromstring(render_svg(c))
+    assert root.find(SVG + "desc").text == compare_alt_text(c)
+    # And from the command line.
+    from bot.cli import main
+
+    (tmp_path / "c.toml").write_text(CONFIG)
+    monkeypatch.setenv("OBSESSION_CONFIG", str(tmp_path / "c.toml"))
+    monkeypatch.setenv("DATABASE_URL", store.url)
+    out = tmp_path / "compare.pdf"
+    assert main(["render", "--format", "compare-pdf", "--obsession", "cla", "-o", str(out)]) == 0
+    assert PdfReader(out).metadata.subject == compare_alt_text(c)

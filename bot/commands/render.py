@@ -28,10 +28,11 @@ def _view(args, ctx):
             raise InputError(f"--format {fmt} charts one obsession: add --obsession KEY (e.g. --obsession cla)")
         name = fmt.removeprefix(CHART).removeprefix("-") or IMAGE
         return VIEWS["curve"], name, "." + name
-    if fmt == COMPARE:
+    if fmt == COMPARE or fmt.startswith(COMPARE + "-"):
         if not args.obsession:
-            raise InputError("--format compare charts one obsession against its benchmarks: add --obsession KEY")
-        return VIEWS["compare"], IMAGE, "." + IMAGE
+            raise InputError(f"--format {fmt} charts one obsession against its benchmarks: add --obsession KEY")
+        name = fmt.removeprefix(COMPARE).removeprefix("-") or IMAGE
+        return VIEWS["compare"], name, "." + name
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt}")
     if args.obsession:
