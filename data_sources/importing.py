@@ -10,9 +10,8 @@ import pandas as pd
 from tracker.config import Config
 from tracker.errors import InputError, ValidationFailed
 
+from .benchmark_import import PUBLISHED_FORMATS  # issue 12: published benchmarks and events
 from .validate import merge_checked
-
-from .benchmark_import import PUBLISHED_FORMATS  # noqa: E402  (issue 12: published benchmarks and events)
 
 FORMATS = ("long", "dfe-attendance", "ssda903", "nccis", "school-sessions", *PUBLISHED_FORMATS)
 RECORD_FORMATS = ("ssda903", "nccis", "school-sessions")   # record-level files: counted, never stored

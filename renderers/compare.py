@@ -7,10 +7,8 @@ colour is never the only cue; better or worse is a word, judged by the obsession
 """
 from __future__ import annotations
 
-import numpy as np
-from matplotlib.dates import date2num
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
 from tracker.model import BETTER, SAME, WORSE, Comparison
 
@@ -113,11 +111,9 @@ def draw_compare(c: Comparison) -> Figure:
         fx.write(ax, M, M + 160, f"Published figures to {week_label(city.points[-1].week)}", 9)
     fx.rect(ax, M, M + 184, RIGHT - M, 5, fx.NAVY)
 
-    W, H = fx.WIDTH_PX, height
-    chart = fig.add_axes((PLOT[0] / W, 1 - plot_bottom / H, (PLOT[1] - PLOT[0]) / W, (plot_bottom - plot_top) / H))
-    chart.set_facecolor("none")
-    _chart(chart, c)
-    _labels(ax, chart, c, plot_top, plot_bottom)
+    frame = _Frame(c, plot_top, plot_bottom)
+    _chart(ax, c, frame)
+    _labels(ax, c, frame)
     y = plot_bottom + 110
     for line in small:
         fx.write(ax, M, y, line, 5.8, colour=fx.MUTED, italic=True)
@@ -125,56 +121,64 @@ def draw_compare(c: Comparison) -> Figure:
     return fig
 
 
-def _xy(line):
-    xs = date2num(np.array([p.week for p in line.points], dtype="datetime64[D]"))
-    ys = np.array([p.value for p in line.points], dtype=float)
-    return xs, ys
+class _Frame:
+    """The plot's scales: dates and values to pixels (drawn straight on the pixel canvas, no second
+    Axes: tick machinery was most of the drawing time, and the chart has a handful of points)."""
+
+    def __init__(self, c: Comparison, top: float, bottom: float):
+        self.top, self.bottom = top, bottom
+        self.dates = sorted({p.week for ln in c.lines for p in ln.points})
+        values = [p.value for ln in c.lines for p in ln.points]
+        lo, hi = min(values), max(values)
+        pad = (hi - lo) * 0.12 or 1.0
+        self.ticks = [v for v in MaxNLocator(nbins=7, steps=[1, 2, 5, 10], integer=c.unit != "percent")
+                      .tick_values(max(0.0, lo - pad), hi + pad)]
+        self.y0, self.y1 = min(self.ticks[0], lo - pad), max(self.ticks[-1], hi + pad)
+        self.y0 = max(0.0, self.y0) if lo >= 0 else self.y0
+        self.ticks = [v for v in self.ticks if self.y0 <= v <= self.y1]
+        d0, d1 = self.dates[0].toordinal(), self.dates[-1].toordinal()
+        span = (d1 - d0) or 365
+        self.x0, self.x1 = d0 - span * 0.06 - (30 if d1 == d0 else 0), d1 + span * 0.06 + (30 if d1 == d0 else 0)
+
+    def x(self, d) -> float:
+        return PLOT[0] + (d.toordinal() - self.x0) / (self.x1 - self.x0) * (PLOT[1] - PLOT[0])
+
+    def y(self, v: float) -> float:
+        return self.bottom - (v - self.y0) / (self.y1 - self.y0) * (self.bottom - self.top)
 
 
-def _chart(chart, c: Comparison) -> None:
-    lo, hi, x_lo, x_hi = np.inf, -np.inf, np.inf, -np.inf
-    for ln in c.lines:
+def _chart(ax, c: Comparison, f: _Frame) -> None:
+    fmt = (lambda v: f"{v:.1f} %") if c.unit == "percent" else (lambda v: f"{v:,.0f}")
+    for v in f.ticks:
+        y = f.y(v)
+        fx.line(ax, [PLOT[0], PLOT[1]], [y, y], fx.RULE, 0.5)
+        fx.write(ax, PLOT[0] - 14, y, fmt(v), 6.2, ha="right", va="center")
+    fx.line(ax, [PLOT[0], PLOT[0]], [f.top - 10, f.bottom], fx.MUTED, 0.6)
+    fx.line(ax, [PLOT[0], PLOT[1]], [f.bottom, f.bottom], fx.MUTED, 0.6)
+    for d in f.dates:   # ticks at the figures' own dates (31 March, or the end of February), by year
+        x = f.x(d)
+        fx.line(ax, [x, x], [f.bottom, f.bottom + 10], fx.MUTED, 0.6)
+        fx.write(ax, x, f.bottom + 48, str(d.year), 6.2, ha="center")
+    for ln in sorted(c.lines, key=lambda ln: ln.kind == "city"):   # the city's line on top
         colour, ls, marker, lw = STYLE[ln.kind]
-        xs, ys = _xy(ln)
-        chart.plot(xs, ys, color=colour, ls=ls, lw=lw, marker=marker, ms=4.2 if ln.kind == "city" else 3.4,
-                   mfc=colour if ln.kind == "city" else fx.WHITE, mec=colour, mew=1.0,
-                   zorder=5 if ln.kind == "city" else 4)
-        lo, hi = min(lo, ys.min()), max(hi, ys.max())
-        x_lo, x_hi = min(x_lo, xs.min()), max(x_hi, xs.max())
-    pad = (hi - lo) * 0.12 or 1.0
-    chart.set_ylim(max(0.0, lo - pad), hi + pad)
-    span = (x_hi - x_lo) or 365.0
-    chart.set_xlim(x_lo - span * 0.04, x_hi + span * 0.04)
-    # Ticks at the figures' own dates (31 March, or the end of February), labelled with the year.
-    dates = sorted({p.week for ln in c.lines for p in ln.points})
-    chart.xaxis.set_major_locator(FixedLocator(date2num(np.array(dates, dtype="datetime64[D]"))))
-    chart.xaxis.set_major_formatter(FixedFormatter([str(d.year) for d in dates]))
-    for side in ("top", "right"):
-        chart.spines[side].set_visible(False)
-    for side in ("left", "bottom"):
-        chart.spines[side].set_color(fx.MUTED)
-        chart.spines[side].set_linewidth(0.6)
-    chart.tick_params(labelsize=6.2, colors=fx.MUTED, width=0.6, length=3, labelcolor=fx.INK,
-                      labelfontfamily=fx.FONT)
-    chart.grid(axis="y", color=fx.RULE, lw=0.5)
-    chart.set_axisbelow(True)
-    # Ticks only where the label is exact (no "4.2 %" at 4.25).
-    chart.yaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 5, 10], integer=c.unit != "percent"))
-    chart.yaxis.set_major_formatter("{x:.1f} %" if c.unit == "percent" else "{x:,.0f}")
+        city = ln.kind == "city"
+        fx.line(ax, [f.x(p.week) for p in ln.points], [f.y(p.value) for p in ln.points], colour, lw,
+                linestyle=ls, marker=marker, markersize=4.2 if city else 3.4,
+                markerfacecolor=colour if city else fx.WHITE, markeredgecolor=colour, markeredgewidth=1.0,
+                capstyle="round")
 
 
-def _labels(ax, chart, c: Comparison, plot_top: float, plot_bottom: float) -> None:
+def _labels(ax, c: Comparison, f: _Frame) -> None:
     """Each line's name and latest value at its right end, pushed apart so that none overlaps."""
-    y0, y1 = chart.get_ylim()
+    plot_top, plot_bottom = f.top, f.bottom
     blocks = []
     for ln in c.lines:
         if not ln.points:
             continue
-        v = ln.points[-1].value
-        centre = plot_bottom - (v - y0) / (y1 - y0) * (plot_bottom - plot_top)
+        centre = f.y(ln.points[-1].value)
         colour = STYLE[ln.kind][0]
         verdict = judge(c, ln) if ln.kind != "city" else None
-        value = benchmark_value(v, c.unit)
+        value = benchmark_value(ln.points[-1].value, c.unit)
         blocks.append([centre, 58 + (40 if verdict in (BETTER, WORSE) else 0),
                        _block(_name(ln) if ln.kind != "city" else c.city, value, colour, verdict, c.city)])
     blocks.sort(key=lambda b: b[0])

@@ -93,9 +93,13 @@ def test_many_close_events_still_do_not_overlap(demo_figures, demo_config):
 def test_without_events_the_chart_is_as_before(demo_figures, demo_config):
     from tracker.arithmetic import build_curve
 
-    curve = build_curve(demo_figures, demo_config, "cla", None, WEEK)
+    curve = build_curve(demo_figures, dataclasses.replace(demo_config, events=()), "cla", None, WEEK)
     assert curve.events == ()
-    assert render_curve(curve) == render_curve(dataclasses.replace(curve, events=()))
+    fig = draw_curve(curve)
+    # No event lines, and the plan's label where it always was (34 px above the plot, which starts at 300)
+    assert not [ln for ln in fig.axes[0].lines if len(set(ln.get_xdata())) == 1]
+    plan = [t for t in fig.axes[0].texts if t.get_text() == "CYPP start (plan starts)"]
+    assert len(plan) == 1 and plan[0].get_position()[1] == 300 - 34
     assert "Events marked" not in curve_alt_text(curve)
 
 
@@ -113,6 +117,8 @@ def test_events_table_in_the_configuration():
 
 def test_events_imported_from_a_file(store, tmp_path, demo_config, demo_frame):
     from tracker.arithmetic import build_curve
+
+    demo_config = dataclasses.replace(demo_config, events=())   # only the imported ones
 
     store.save_figures(demo_frame[demo_frame["week_commencing"] <= WEEK], "demo")
     f = tmp_path / "events.csv"
