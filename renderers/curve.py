@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from tracker.model import Curve
+from tracker.rolling import WINDOW_WEEKS, has_parts, rolling_rate
 
 from . import _figure as fx
 from . import events as ev
@@ -68,7 +69,15 @@ def _caption(curve: Curve) -> str:
                 "to continue one.")
     return (f"The dashed line continues, as a straight line, the trend of the {f.weeks_fitted} weeks before the "
             f"{label} ({week_label(f.fitted_from)} to {week_label(f.fitted_to)}): where the figure would be "
-            "had that trend simply gone on. It is a yardstick, not a prediction.")
+            "had that trend simply gone on. It is a yardstick, not a prediction." + _rolling_note(curve))
+
+
+def _rolling_note(curve: Curve) -> str:
+    if not _rolls(curve):
+        return ""
+    return (f" The solid line is the {WINDOW_WEEKS}-week rolling rate, recomputed from the {WINDOW_WEEKS} weeks' "
+            "numerators and denominators (never an average of weekly rates); the dots are the weekly figures; "
+            "school holidays, with no figures, are gaps.")
 
 
 def draw_curve(curve: Curve) -> Figure:
@@ -146,6 +155,20 @@ def _series(curve: Curve):
     return xs, ys
 
 
+def _rolls(curve: Curve) -> bool:
+    """A term-time rate with its parts: the line is a rolling rate (the weekly figure is noise)."""
+    o = curve.obsession
+    return o.is_rate and o.term_time_only and has_parts(curve.history)
+
+
+def _line(curve: Curve) -> tuple[np.ndarray, np.ndarray]:
+    """What the solid line shows: the weekly figures, or for a term-time rate its rolling rate."""
+    if not _rolls(curve):
+        return _series(curve)
+    xs = _days(curve.history)
+    return xs, np.array([np.nan if p.value is None else p.value for p in rolling_rate(curve.history)], dtype=float)
+
+
 def _broken(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The series with a gap (NaN, half-way) wherever weeks are missing (school holidays), so that
     no line or shading bridges them."""
@@ -165,7 +188,7 @@ def _chart(chart, curve: Curve) -> None:
         fy = np.array([np.nan if p.value is None else p.value for p in f.line], dtype=float)
         chart.plot(fx_, fy, color=TREND, lw=1.3, ls=(0, (4, 2.5)), zorder=3)
         # Shade the gap after the plan's start, where the actual figure is shown.
-        gx, gy = _broken(xs, ys)
+        gx, gy = _broken(*_line(curve))
         trend_at = np.interp(gx, fx_, fy, left=np.nan, right=np.nan)
         after = (gx >= plan) & ~np.isnan(gy) & ~np.isnan(trend_at)
         # A withheld gap is not drawn either: shading it would show what the words withhold.
@@ -177,7 +200,9 @@ def _chart(chart, curve: Curve) -> None:
         # Many withheld weeks (small numbers): dots, so that no line jumps across a gap.
         chart.plot(xs, ys, ls="none", marker="o", ms=1.8, mew=0, color=fx.NAVY, zorder=4)
     else:
-        gx, gy = _broken(xs, ys)
+        if _rolls(curve):   # the weekly figures as faint dots behind the rolling rate
+            chart.plot(xs, ys, ls="none", marker="o", ms=1.4, mew=0, color=TREND, alpha=0.6, zorder=3)
+        gx, gy = _broken(*_line(curve))
         chart.plot(gx, gy, color=fx.NAVY, lw=1.2, zorder=4, solid_joinstyle="round")
         seen = ~np.isnan(gy)
         alone = [i for i in range(len(gy)) if seen[i]

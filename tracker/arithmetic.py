@@ -160,6 +160,11 @@ def _points(s: Series, obsession: Obsession, hidden: np.ndarray, lo: int, hi: in
     hid = hidden[lo:hi]
     if hid.any():
         values = [None if h else v for v, h in zip(values, hid.tolist())]
+    if obsession.is_rate:   # with their parts, for rolling rates (tracker/rolling.py); withheld weeks' stay hidden
+        nums, dens = s.numerators[lo:hi].tolist(), s.denominators[lo:hi].tolist()
+        parts = [(None, None) if v is None or math.isnan(n) or math.isnan(d) else (n, d)
+                 for v, n, d in zip(values, nums, dens)]
+        return tuple(Point(w, v, n, d) for w, v, (n, d) in zip(s.weeks[lo:hi].tolist(), values, parts))
     # map() over the two lists: the same Points, built with less per-point interpreter work.
     return tuple(map(Point, s.weeks[lo:hi].tolist(), values))
 

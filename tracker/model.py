@@ -23,6 +23,9 @@ class Point:
 
     week: date
     value: float | None
+    # A rate's parts (None when withheld or not given), so a rolling rate is recomputed, never averaged.
+    numerator: float | None = None
+    denominator: float | None = None
 
 
 @dataclass(frozen=True)
