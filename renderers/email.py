@@ -18,8 +18,8 @@ from tracker.errors import ConfigError
 from tracker.model import BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker
 
 from . import palette
-from .formatting import (VERDICT_WORD, alt_text, arrow, breakdown_alt_text, illustrative_notice, number,
-                         percent, preheader, signed, subject, title_parts, week_label)
+from .formatting import (VERDICT_WORD, alt_text, arrow, benchmark_line, breakdown_alt_text, illustrative_notice,
+                         number, percent, preheader, signed, subject, title_parts, week_label)
 from .paths import model_path
 from .text import render_breakdown_text, render_text
 
@@ -88,6 +88,7 @@ def _tracker_rows(t: Tracker) -> list[dict]:
                                  points=True),
             "baseline_value": number(r.baseline_value, o, BASELINE in r.withheld, unit=True),
             "forecast": _forecast_line(r),
+            "benchmarks": benchmark_line(r.benchmarks),   # the DfE's published figures (issue 12)
         })
     return rows
 
@@ -128,6 +129,7 @@ def _context(model: Tracker | Breakdown, image_src: str, view_url: str | None,
         city_row, rows = _breakdown_rows(model)
         ctx.update(title=model.title, heading_area=city, before=before, verb=verb, after=after,
                    alt=breakdown_alt_text(model), city_row=city_row, rows=rows,
+                   city_benchmarks=benchmark_line(model.benchmarks),
                    withheld=any(r.withheld for r in model.rows), lagging_rule=model.lagging_rule,
                    notes=list(model.notes), is_rate=model.obsession.is_rate, what=f"{model.title} in {city}")
     else:

@@ -10,8 +10,8 @@ from tracker.model import (BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCE
 from tracker.rolling import WINDOW_WEEKS, has_parts, rolling_rate
 
 from . import _figure as fx
-from .formatting import (VERDICT_WORD, WITHHELD, alt_text, arrow, breakdown_alt_text, illustrative_notice, number,
-                         percent, signed, title_parts, week_label)
+from .formatting import (VERDICT_WORD, WITHHELD, alt_text, arrow, benchmark_line, breakdown_alt_text,
+                         illustrative_notice, number, percent, signed, title_parts, week_label)
 from .palette import CITY_BAND, LAG_BAND
 from .palette import VERDICT as COLOUR
 
@@ -124,6 +124,7 @@ def _small_lines(lines: list[str]) -> list[str]:
 def draw_tracker(tracker: Tracker) -> Figure:
     """Figure 2: heading, week, one row per obsession, a key and the small print."""
     heights = [_row_height(tracker, r) for r in tracker.rows]
+    benches = [_bench_lines(r.benchmarks) for r in tracker.rows]   # the DfE's published line under a row
     footer = _footer_lines(tracker)
     small_print = [illustrative_notice(tracker.city)] if tracker.illustrative else []
     if tracker.sender:
@@ -135,15 +136,16 @@ def draw_tracker(tracker: Tracker) -> Figure:
     top_rows = head_bottom + 4
     key_lines = 1 + _key(None, 0)
     footer_h = 62 + 40 * key_lines + LINE * len(footer) + (LINE * len(small_print) + 12 if small_print else 0) + M - 25
-    height = math.ceil(top_rows + sum(heights) + footer_h)
+    height = math.ceil(top_rows + sum(heights) + sum(_bench_height(b) for b in benches) + footer_h)
     fig, ax = fx.canvas(height)
 
     _heading(ax, size, title_lines, _area_line(tracker), f"Week commencing {week_label(tracker.week)}")
     _column_heads(ax, tracker.baseline_label, rule)
     y = top_rows
-    for row, h in zip(tracker.rows, heights):
+    for row, h, bench in zip(tracker.rows, heights, benches):
         _tracker_row(ax, tracker, row, y, h)
         y += h
+        y = _draw_bench(ax, bench, y)
         fx.line(ax, [M, RIGHT], [y, y], fx.RULE, 0.6)
     y += 62
     y += 40 * (1 + _key(ax, y))
@@ -152,6 +154,26 @@ def draw_tracker(tracker: Tracker) -> Figure:
         y += LINE
     _small_print(ax, y + 10, small_print)
     return fig
+
+
+def _bench_lines(benchmarks) -> list[str]:
+    """The benchmark line (renderers/formatting.py), wrapped to the row's width; [] when there is none."""
+    text = benchmark_line(benchmarks)
+    return fx.wrap_text(text, SMALL_PT, RIGHT - M) if text else []
+
+
+def _bench_height(lines: list[str]) -> float:
+    return LINE * len(lines) + 14 if lines else 0.0
+
+
+def _draw_bench(ax, lines: list[str], y: float) -> float:
+    """The benchmark lines under a row, from y (the row's bottom, so the row's own layout is unchanged)."""
+    if not lines:
+        return y
+    for line in lines:
+        fx.write(ax, M, y + LINE * 0.55, line, SMALL_PT, colour=fx.INK)
+        y += LINE
+    return y + 14
 
 
 def _area_line(tracker: Tracker) -> str:
@@ -405,6 +427,8 @@ def draw_breakdown(b: Breakdown) -> Figure:
     top = heads_y + 20
     rows = [(b.city, True)] + [(r, False) for r in b.rows]
     heights = [_b_row_height(r, c) for r, c in rows]
+    bench = _bench_lines(b.benchmarks)   # under the city's row
+    heights[0] += _bench_height(bench)
     rows_end = top + sum(heights)
     height = math.ceil(rows_end + 80 + LINE * len(note_lines) + (12 + LINE * len(small_print) if small_print else 0)
                        + M - 25)
@@ -454,7 +478,10 @@ def draw_breakdown(b: Breakdown) -> Figure:
     y = top
     bars_end = top + heights[0]
     for (r, is_city), h in zip(rows, heights):
-        _breakdown_row(ax, o, r, is_city, y, h, bx)
+        extra = _bench_height(bench) if is_city else 0.0
+        _breakdown_row(ax, o, r, is_city, y, h - extra, bx)
+        if extra:
+            _draw_bench(ax, bench, y + h - extra)
         y += h
         if is_city:
             fx.line(ax, [M, RIGHT], [y, y], fx.INK, 0.6)

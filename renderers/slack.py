@@ -13,8 +13,8 @@ from slack_sdk.models.blocks import (ContextBlock, DividerBlock, HeaderBlock, Im
 
 from tracker.model import CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker
 
-from .formatting import (VERDICT_WORD, alt_text, arrow, breakdown_alt_text, illustrative_notice, number, percent,
-                         signed, title_parts, week_label)
+from .formatting import (VERDICT_WORD, alt_text, arrow, benchmark_line, breakdown_alt_text, illustrative_notice,
+                         number, percent, signed, title_parts, week_label)
 
 MAX_BLOCKS = 50
 FIELDS_PER_SECTION = 10      # Slack's limit for a section's fields
@@ -87,6 +87,8 @@ def _tracker_blocks(t: Tracker, image) -> list:
         blocks.append(SectionBlock(text=_md(_title_md(o)), fields=fields))
         if r.forecast:
             blocks.append(ContextBlock(elements=[_md(f"Turn the curve: {escape(r.forecast.description)}")]))
+        if r.benchmarks:   # the DfE's published figures beside this row (issue 12)
+            blocks.append(ContextBlock(elements=[_md(escape(benchmark_line(r.benchmarks)))]))
     blocks.append(DividerBlock())
     if image is not None:
         blocks.append(image)
@@ -120,6 +122,8 @@ def _breakdown_blocks(b: Breakdown, image) -> list:
               ContextBlock(elements=[_md(" · ".join(context))]),
               SectionBlock(text=_md(f"{_title_md(o)}\n*{escape(b.city.area)}* (city): "
                                     + _breakdown_line(b.city, o, label).split("\n", 1)[1]))]
+    if b.benchmarks:   # under the city's row: the DfE's published figures
+        blocks.append(ContextBlock(elements=[_md(escape(benchmark_line(b.benchmarks)))]))
     lines = [_breakdown_line(r, o, label) for r in b.rows]
     for i in range(0, len(lines), FIELDS_PER_SECTION):
         blocks.append(SectionBlock(fields=[_md(x) for x in lines[i:i + FIELDS_PER_SECTION]]))

@@ -16,8 +16,8 @@ import json
 
 from tracker.model import CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker
 
-from .formatting import (VERDICT_WORD, alt_text, arrow, breakdown_alt_text, illustrative_notice, number, percent,
-                         preheader, signed, subject, title_parts, week_label)
+from .formatting import (VERDICT_WORD, alt_text, arrow, benchmark_line, breakdown_alt_text, illustrative_notice,
+                         number, percent, preheader, signed, subject, title_parts, week_label)
 
 CARD_VERSION = "1.5"
 MAX_BYTES = 28 * 1024        # Teams refuses larger messages
@@ -112,6 +112,8 @@ def _tracker_body(t: Tracker) -> list[dict]:
         body.append(_table([1, 1, 1], ["Latest", f"Since {since}", f"Since {label}"], [figures], spacing="Small"))
         if r.forecast:
             body.append(_rich(_run("Turn the curve: ", weight="Bolder"), _run(r.forecast.description)))
+        if r.benchmarks:   # the DfE's published figures beside this row (issue 12)
+            body.append(_rich(_run(benchmark_line(r.benchmarks)), spacing="Small"))
     notes = [LEGEND]
     if any(r.withheld for r in t.rows):
         notes.append(f"c: withheld to protect small numbers (counts below {t.suppress_below}).")
@@ -149,6 +151,8 @@ def _breakdown_body(b: Breakdown, compact: bool = False) -> list[dict]:
     rows = [line(b.city, f"{b.city.area} (city)")]
     rows += [line(r, f"{r.rank}. {r.area}" if r.rank else r.area) for r in b.rows]
     body.append(_table([4, 3, 3], heads, rows))
+    if b.benchmarks:   # the city's published figures (the city's row is the table's first)
+        body.append(_rich(_run(f"{b.city.area}: {benchmark_line(b.benchmarks)}"), spacing="Small"))
     notes = [LEGEND, b.lagging_rule[0].upper() + b.lagging_rule[1:] + "."] + list(b.notes)
     body.append(_rich(_run(" ".join(notes), size="Small", isSubtle=True), spacing="Medium"))
     return body
