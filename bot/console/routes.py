@@ -80,7 +80,7 @@ class Console:
             if account is None:
                 s.clear()
                 return None
-            role = account["role"]
+            role = account["role"] if account["role"] in ROLES else None
         else:
             role = role_for(self.console, s["u"], s.get("g", []))
         return User(s["u"], role, s.get("via", "?"), s.get("n", s["u"]), s["sid"], s["csrf"])
