@@ -248,3 +248,44 @@ def test_benchmark_areas_are_known_to_render(store, config, tmp_path, monkeypatc
     err = capsys.readouterr().err
     for known in ("England", "Yorkshire and The Humber", "Sheffield", "North"):
         assert known in err
+
+
+def test_after_the_attendance_import_england_is_a_known_area(store, demo_config, tmp_path, monkeypatch, capsys):
+    """The weekly attendance file brings England and the region: render --area England works, and the
+    absence rows carry the week's England and regional figures as their benchmarks."""
+    from bot.cli import main
+    from renderers.formatting import benchmark_line
+
+    attendance = Path(__file__).parent / "fixtures" / "dfe_attendance_weekly_2025_excerpt.csv"
+    import_files(store, [attendance], demo_config, fmt="dfe-attendance", today=date(2026, 1, 5))
+    figures = store.figure_table()
+    week = figures.latest_week()
+    england = build_tracker(figures, demo_config, week, "england")
+    assert england.area == "England" and england.area_kind == "comparator"
+    rows = {r["time_identifier"]: r for r in _attendance_rows(attendance, week)}
+    leeds = build_tracker(figures, demo_config, week).row("absence_primary")
+    marks = {b.kind: b for b in leeds.benchmarks}
+    assert set(marks) == {"city", "region", "national"} and marks["region"].area == "Yorkshire and The Humber"
+    # each area's rate worked out from the file's own sessions for that week
+    for kind, level in (("city", "Local authority"), ("region", "Regional"), ("national", "National")):
+        r = rows[level]
+        assert marks[kind].value == pytest.approx(100 * int(r["overall_absence"]) / int(r["possible_sessions"]))
+        assert marks[kind].as_of == week
+    assert benchmark_line(leeds.benchmarks).startswith(f"Published by the DfE, week commencing {week.day} ")
+    monkeypatch.setenv("DATABASE_URL", store.url)
+    monkeypatch.delenv("OBSESSION_CONFIG", raising=False)
+    assert main(["render", "--area", "England"]) == 0
+    assert "Weekly obsessions tracker: England" in capsys.readouterr().out
+
+
+def _attendance_rows(path, week):
+    """The file's Primary rows for Leeds, Yorkshire and The Humber and England in ISO week `week`."""
+    out = []
+    for r in _rows(path):
+        if r["education_phase"] != "Primary" or r["time_identifier"] != f"Week {week.isocalendar()[1]}":
+            continue
+        if r["geographic_level"] == "National" or (r["geographic_level"] == "Regional"
+                                                   and r["region_name"] == "Yorkshire and The Humber") \
+                or r["la_name"] == "Leeds":
+            out.append({**r, "time_identifier": r["geographic_level"]})
+    return out

@@ -3,6 +3,7 @@ a chart (looked at by eye too), text and JSON, from the DfE excerpts in tests/fi
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -116,3 +117,28 @@ def test_chat_compare_answers_with_the_line_and_the_picture(store, config, compa
     check_png(render_image(ans), compare_alt_text(comparison))
     missing = answer("not_known compare", config, figures)
     assert missing.kind == "error" and "no published benchmarks" in missing.message
+
+
+def test_the_archive_serves_the_comparison(app, live_server, demo_config):
+    import httpx
+
+    from data_sources.benchmark_import import import_published
+    from tests.conftest import DEMO_UNTIL
+    from tracker.demo_data import published_files
+    from tracker.store import Store
+
+    web = app()
+    store = Store(web.state.database_url)
+    for fmt, path in published_files():
+        import_published(store, [path], demo_config, fmt)
+    store.engine.dispose()
+    base = live_server(web)
+    week = DEMO_UNTIL.isoformat()
+    page = httpx.get(f"{base}/compare/{week}/cla", timeout=30)
+    assert page.status_code == 200
+    assert "How Leeds compares: Children looked after" in page.text and "Open Government Licence" in page.text
+    src = re.search(r'<img src="([^"]+)"', page.text).group(1)
+    assert src.startswith(f"/compare/{week}/cla.png")
+    image = httpx.get(base + src.replace("&amp;", "&"), timeout=30)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert httpx.get(f"{base}/compare/{week}/absence_primary", timeout=30).status_code == 404
