@@ -94,7 +94,36 @@ def _text_runs(node, style: str = "default"):
 
 
 MODELS = ["figure2_tracker", "cluster_tracker", "small_cluster_tracker", "cla_breakdown", "absence_breakdown",
-          "compact_breakdown", "long_names_tracker"]
+          "compact_breakdown", "long_names_tracker", "benchmarks_tracker", "benchmarks_breakdown"]
+
+# Published benchmarks (issue 12) beside the rows: the line's figures must not break across lines either.
+_NEIGHBOURS = ("Portsmouth", "Southend-on-Sea", "Sheffield", "Milton Keynes", "Kirklees", "Salford",
+               "Bristol, City of", "Southampton", "Croydon", "Bournemouth, Christchurch and Poole")
+
+
+def _marks(unit: str, values: tuple[float, float, float, float]):
+    from tracker.model import Benchmark
+
+    when = date(2025, 3, 31) if unit == "per10k" else date(2025, 2, 28)
+    what = "per 10,000 children" if unit == "per10k" else "% of 16-17-year-olds NEET (Dec-Feb average)"
+    kinds = (("Leeds", "city"), ("statistical neighbours", "statistical_neighbours"),
+             ("Yorkshire and The Humber", "region"), ("England", "national"))
+    return tuple(Benchmark(area=a, kind=k, value=v, unit=unit, as_of=when, measure=what,
+                           members=_NEIGHBOURS if k == "statistical_neighbours" else (), of=10 if k != "city" else 0)
+                 for (a, k), v in zip(kinds, values))
+
+
+@pytest.fixture(scope="module")
+def benchmarks_tracker(figure2_tracker):
+    rows = list(figure2_tracker.rows)
+    rows[0] = dataclasses.replace(rows[0], benchmarks=_marks("per10k", (84.998, 75.2, 76.9, 67.1)))
+    rows[1] = dataclasses.replace(rows[1], benchmarks=_marks("percent", (4.9, 4.4, 3.9, 3.4)))
+    return dataclasses.replace(figure2_tracker, rows=tuple(rows))
+
+
+@pytest.fixture(scope="module")
+def benchmarks_breakdown(cla_breakdown):
+    return dataclasses.replace(cla_breakdown, benchmarks=_marks("per10k", (84.998, 75.2, 76.9, 67.1)))
 
 
 @pytest.fixture(scope="module")
