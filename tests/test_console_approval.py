@@ -168,7 +168,11 @@ def test_approve_at_the_terminal(demo_env):
     import sys
 
     env = {**os.environ, **demo_env}
-    subprocess.run([sys.executable, "-m", "bot.cli", "demo"], env=env, capture_output=True, timeout=300, check=True)
+    demo = subprocess.run([sys.executable, "-m", "bot.cli", "demo"], env=env, capture_output=True, text=True,
+                          timeout=300, check=True)
+    # the demo ends by saying how to open the console on it
+    assert "obsession console-user add you@example.gov.uk --role approver" in demo.stdout
+    assert "obsession serve" in demo.stdout and "http://127.0.0.1:8000/console/" in demo.stdout
     r = subprocess.run([sys.executable, "-m", "bot.cli", "approve", "--week", "2015-07-20", "--reason", "fine"],
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

@@ -24,4 +24,9 @@ def run(args, ctx) -> int:
     print("Published benchmarks (Department for Education, OGL v3.0) loaded from tracker/published/.")
     from bot.jobs import weekly_job
 
-    return weekly_job(ctx)
+    code = weekly_job(ctx)
+    print("The analyst's console on the demo: make an account, start the web process, then open the address:\n"
+          "  .venv/bin/obsession console-user add you@example.gov.uk --role approver\n"
+          "  .venv/bin/obsession serve\n"
+          "  http://127.0.0.1:8000/console/")
+    return code
