@@ -186,7 +186,9 @@ def _tracker_after(console, loaded) -> bytes | None:
     keys = ["week_commencing", "obsession", "area"]
     new = loaded.frame[COLUMNS].copy()
     new["week_commencing"] = pd.to_datetime(new["week_commencing"]).dt.normalize()
-    merged = pd.concat([live.frame[COLUMNS], new], ignore_index=True).drop_duplicates(keys, keep="last")
+    city = console.config.city          # the city's tracker needs only the city's series
+    merged = pd.concat([live.frame[COLUMNS][live.frame["area"] == city], new[new["area"] == city]],
+                       ignore_index=True).drop_duplicates(keys, keep="last")
     table = FigureTable(merged)
     if hasattr(live, "published"):
         table.published = live.published
