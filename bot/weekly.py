@@ -393,6 +393,13 @@ def _dry_run(run: Run, plan: list[Target], result, figures, override_hold, ledge
             _log(out, f"A real run would send nothing except a notice to {owners}, and exit 3.")
             return 3
         _log(out, f"--override-hold given ({override_hold!r}): a real run would send anyway.")
+    from .console.approval import approval_hold
+
+    waiting = approval_hold(run.ctx, week, record=False)
+    if waiting is not None:
+        _log(out, "The week is HELD:\n" + "\n".join(f"  - {p}" for p in waiting.problems))
+        _log(out, "A real run would send nothing except a notice to the owners, and exit 3.")
+        return 3
     sent = ledger.sent_keys(week)
     for t in plan:
         sub = t.subscription

@@ -182,3 +182,37 @@ def test_approve_at_the_terminal(demo_env):
 
     d = ConsoleStore(Store(demo_env["DATABASE_URL"]).engine).decisions(date(2015, 7, 20))
     assert d[-1].action == "approve" and d[-1].reason == "fine" and d[-1].by.endswith("(terminal)")
+
+
+def test_the_dry_run_says_the_week_awaits_approval_and_writes_nothing(setup, smtp):
+    base, console, url, config = setup
+    before = snapshot(url)
+    code, out = _run(console, config, dry_run=True)
+    assert code == 3 and "awaiting approval" in out.getvalue() and "A real run would send nothing" in out.getvalue()
+    assert snapshot(url) == before and smtp.box.messages == []
+
+
+def test_console_tables_on_each_database(store):
+    """Accounts, sign-outs, decisions, loads and the audit log on SQLite and (with TEST_DATABASE_URL) PostgreSQL."""
+    from bot.console.approval import status
+    from bot.console.store import ConsoleStore
+    from tracker.store import LoadSummary
+
+    db = ConsoleStore(store.engine)
+    assert db.add_user("Ana@Leeds.example", "analyst", "$argon2id$x", "tests") is True
+    assert db.add_user("ana@leeds.example", "approver", "$argon2id$y", "tests") is False
+    assert db.user("ANA@leeds.example")["role"] == "approver"
+    db.sign_out("sid-1")
+    db.sign_out("sid-1")
+    assert db.signed_out("sid-1") and not db.signed_out("sid-2")
+    db.decide(WEEK, "approve", "abe", "fine")
+    db.decide(WEEK, "hold", "ana", "wait")
+    assert status(db.decisions(WEEK)) == "held"
+    db.decide(WEEK, "release", "ana", "ok")
+    assert status(db.decisions(WEEK)) == "approved" and db.decisions(date(2015, 7, 27)) == []
+    db.record_load("ana", [{"name": "a.csv", "source": "import: /x/a.csv"}], "long", "import: /x/a.csv",
+                   LoadSummary(1, 2, 3, [WEEK]))
+    assert db.loads()[0]["files"][0]["name"] == "a.csv" and db.loaded_by()["import: /x/a.csv"] == "ana"
+    db.audit("ana", "load", "x" * 5000, "127.0.0.1")
+    assert len(db.audit_log()[0]["detail"]) == 4000
+    assert db.remove_user("ana@leeds.example") and not db.remove_user("ana@leeds.example")

@@ -62,18 +62,33 @@ def console_link(settings, week: date) -> str:
     return (settings.public_base_url or "") + path
 
 
-def approval_hold(ctx, week: date) -> Hold | None:
+def _decisions_read_only(engine, week: date) -> list:
+    """The week's decisions without creating anything (a dry run writes nothing, not even a table)."""
+    from sqlalchemy import inspect
+
+    from .store import ConsoleStore
+
+    if "week_approvals" not in inspect(engine).get_table_names():
+        return []
+    db = ConsoleStore.__new__(ConsoleStore)
+    db.engine = engine
+    return db.decisions(week)
+
+
+def approval_hold(ctx, week: date, record: bool = True) -> Hold | None:
     """For the weekly run: why the week must wait (an analyst's hold, or approval required and not given), or None.
 
-    A run held here is recorded (action "run held"), so that approving the week starts it at once.
+    A run held here is recorded (action "run held"), so that approving the week starts it at once;
+    `record=False` (the dry run) reads only.
     """
     from .store import ConsoleStore
 
-    db = ConsoleStore(ctx.store.engine)
-    state = status(db.decisions(week))
+    db = ConsoleStore(ctx.store.engine) if record else None
+    decisions = db.decisions(week) if record else _decisions_read_only(ctx.store.engine, week)
+    state = status(decisions)
     link = console_link(ctx.settings, week)
     if state == "held":
-        last = [d for d in db.decisions(week) if d.action == "hold"][-1]
+        last = [d for d in decisions if d.action == "hold"][-1]
         why = (f"held: {last.by} held the week commencing {week:%Y-%m-%d} in the console on {last.at:%d %b %Y %H:%M} "
                f"UTC ({last.reason}); an analyst releases it at {link}",)
     elif ctx.config.delivery.approval == "required" and state != "approved":
@@ -82,7 +97,8 @@ def approval_hold(ctx, week: date) -> Hold | None:
                f"or at the terminal: obsession approve --week {week:%Y-%m-%d}",)
     else:
         return None
-    db.decide(week, HELD_RUN, "weekly run", why[0])
+    if record:
+        db.decide(week, HELD_RUN, "weekly run", why[0])
     return Hold(problems=why)
 
 
