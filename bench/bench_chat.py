@@ -168,7 +168,7 @@ async def run_teams(base: str, qs: list[str]):
     return times
 
 
-async def bench(base: str) -> None:
+async def bench(base: str, port: int) -> None:
     import aiohttp
     from aiohttp import web
 
@@ -178,7 +178,6 @@ async def bench(base: str) -> None:
     rec_app.router.add_post("/resp/{key}", recorder.handle)
     runner = web.AppRunner(rec_app, access_log=None)
     await runner.setup()
-    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     recorder_url = f"http://127.0.0.1:{port}"
     qs = questions()
@@ -208,9 +207,12 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "DATABASE_URL": url, "SLACK_SIGNING_SECRET": SIGNING,
                "TEAMS_OUTGOING_WEBHOOK_SECRET": base64.b64encode(TEAMS_KEY).decode(),
-               "PUBLIC_BASE_URL": base, "ARCHIVE_TOKEN": "bench-archive-token", "OUTBOX_DIR": str(Path(tmp) / "out")}
+               "PUBLIC_BASE_URL": base, "ARCHIVE_TOKEN": "bench-archive-token-01", "OUTBOX_DIR": str(Path(tmp) / "out")}
         for k in ("SLACK_BOT_TOKEN", "SLACK_ALLOWED_TEAM_IDS", "SLACK_API_URL", "URL_SIGNING_KEY"):
             env.pop(k, None)
+        # The recorder stands in for Slack: answers go only to Slack's hosts, or SLACK_API_URL's.
+        recorder_port = free_port()
+        env["SLACK_API_URL"] = f"http://127.0.0.1:{recorder_port}/api/"
         obsession = str(Path(sys.executable).parent / "obsession")
         cmd = [obsession, "serve", "--port", str(port)] if Path(obsession).exists() else \
             [sys.executable, "-m", "bot", "serve", "--port", str(port)]
@@ -241,7 +243,7 @@ def main() -> None:
                 print(f"warm-up: {warm.get('state', 'not reported')}, {warm.get('drawn', 0)} of "
                       f"{warm.get('images', 0)} pictures of the week of {warm.get('week')} in "
                       f"{warm.get('seconds')} s (server's own figure; {time.monotonic() - up:.1f} s waited here)")
-            asyncio.run(bench(base))
+            asyncio.run(bench(base, recorder_port))
         finally:
             server.terminate()
             server.wait(timeout=10)

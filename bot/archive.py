@@ -4,27 +4,44 @@ Each page has the same look as the email (pasteable into an agenda) and its imag
 cached by the chat service. Pages can be closed with ARCHIVE_TOKEN or ARCHIVE_BASIC_AUTH; images stay
 fetchable by Slack and Teams through a signature in their URL (see bot/urls.py). Every route is a
 view's route from the views table, located by one function (Archive.locate).
+
+Held under hostile use: weeks are written one way only (YYYY-MM-DD; any other form is 404), a closed
+archive answers 401 before it looks at the address, failed log-ins are throttled per client address
+(429), tokens and passwords shorter than 16 characters are refused at start, the cookie holds a value
+derived from the token (never the token), and pictures of weeks other than the latest are drawn at
+most a few at a time per client, with 503 past a queue bound (the warm-up's pictures stay cached).
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import hashlib
 import hmac
 import html
-from collections import OrderedDict
+import logging
+import re
+from collections import OrderedDict, defaultdict
 from datetime import date
-
-from renderers.paths import slug
-from renderers.views import IMAGE, VIEWS, Place, View, view_of
-from tracker.config import Config
-from tracker.errors import ObsessionError
-from tracker.figures import monday_of
-from tracker.settings import Settings
 
 from bot import urls
 from bot.chat.service import ChatService
+from renderers.paths import slug
+from renderers.views import IMAGE, VIEWS, Place, View, view_of
+from tracker.config import Config
+from tracker.errors import ConfigError, ObsessionError
+from tracker.figures import monday_of
+from tracker.settings import Settings
+
+log = logging.getLogger("obsession.web")
 
 COOKIE = "obsession_archive"
+MIN_SECRET = 16            # characters of ARCHIVE_TOKEN and of ARCHIVE_BASIC_AUTH's password
+LOGIN_FAILURES = 10        # failed log-ins per client address ...
+LOGIN_WINDOW = 60.0        # ... in this many seconds, then 429 until the window has passed
+OLD_WEEK_DRAWS = 2         # pictures of weeks other than the latest drawn at once for one client address
+OLD_WEEK_QUEUE = 16        # such drawings waiting or running, all clients together; past it 503
+_WEEK = re.compile(r"\d{4}-\d{2}-\d{2}")
 PAGE_CACHE = 256
 # Files for meeting agendas: each view's page is also a Word and a PDF file ('.docx', '.pdf' for '.png'),
 # and each tracker's week and area an agenda pack (PACK_ROUTE). Built in a worker; the last few kept.
@@ -53,6 +70,12 @@ class Archive:
         self.obsessions = {o.key for o in config.obsessions}
         self._pages: OrderedDict = OrderedDict()     # (path, figures version) -> page
         self._documents: OrderedDict = OrderedDict()  # (path, figures version) -> .docx or .pdf bytes
+        from bot.slack_app import RateLimiter
+
+        self.failures = RateLimiter(LOGIN_FAILURES, LOGIN_WINDOW)     # client address -> failed log-ins
+        self._drawing: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(OLD_WEEK_DRAWS))
+        self._old_week_jobs = 0
+        check_secrets(settings)
 
     # -- access
     @property
@@ -60,17 +83,32 @@ class Archive:
         """True when the pages need a token or a log-in."""
         return bool(self.settings.archive_token or self.settings.archive_basic_auth)
 
+    def cookie_value(self) -> str:
+        """What the archive cookie holds: an HMAC derived from the token (a stolen cookie is not the token)."""
+        return hmac.new(self.settings.archive_token.encode(), b"obsession archive cookie v1", hashlib.sha256).hexdigest()
+
+    def token_ok(self, offered: str | None) -> bool:
+        """True when `offered` is the archive token (constant time)."""
+        token = self.settings.archive_token
+        return bool(token and offered) and hmac.compare_digest(offered.encode("utf-8", "replace"), token.encode())
+
+    def _credentials(self, request) -> bool:
+        """True when the request offers any credential (a cookie, a token, an Authorization header)."""
+        return bool(request.cookies.get(COOKIE) or request.query_params.get("token")
+                    or request.headers.get("authorization"))
+
     def authorised(self, request) -> bool:
-        """True when the archive is open, or the request carries the token or the user:password."""
+        """True when the archive is open, or the request carries the token, its cookie or the user:password."""
         if not self.closed:
             return True
-        token = self.settings.archive_token
         auth = request.headers.get("authorization", "")
-        if token:
-            offered = [request.cookies.get(COOKIE, ""), request.query_params.get("token", "")]
-            if auth[:7].lower() == "bearer ":
-                offered.append(auth[7:].strip())
-            if any(o and hmac.compare_digest(o.encode(), token.encode()) for o in offered):
+        if self.settings.archive_token:
+            cookie = request.cookies.get(COOKIE, "")
+            if cookie and hmac.compare_digest(cookie.encode("utf-8", "replace"), self.cookie_value().encode()):
+                return True
+            if self.token_ok(request.query_params.get("token")):
+                return True
+            if auth[:7].lower() == "bearer " and self.token_ok(auth[7:].strip()):
                 return True
         basic = self.settings.archive_basic_auth
         if basic and auth[:6].lower() == "basic ":
@@ -80,6 +118,28 @@ class Archive:
                 return False
             return hmac.compare_digest(given, basic.encode("utf-8"))
         return False
+
+    def gate(self, request):
+        """None when the request may see the pages, else the answer: 429 for a client that failed too often, 401."""
+        if not self.closed:
+            return None
+        client = _client(request)
+        wait = self.failures.blocked(client)
+        if wait:
+            return self._throttled(wait)
+        if self.authorised(request):
+            return None
+        if self._credentials(request):
+            wait = self.failures.hit(client)
+            if wait:
+                return self._throttled(wait)
+        return self.refuse()
+
+    def _throttled(self, wait: float):
+        from starlette.responses import PlainTextResponse
+
+        return PlainTextResponse(f"Too many failed log-ins from this address; try again in {int(wait) + 1} seconds.",
+                                 status_code=429, headers={**SECURITY_HEADERS, "Retry-After": str(int(wait) + 1)})
 
     def refuse(self):
         """401, with the browser's log-in box when basic authentication is set."""
@@ -96,6 +156,12 @@ class Archive:
         if urls.verify(self.key, request.url.path, request.query_params.get(urls.SIG_PARAM)):
             return True
         return self.authorised(request)
+
+    def image_gate(self, request):
+        """None when the image may be served (a signed address, or a log-in), else 429 or 401."""
+        if urls.verify(self.key, request.url.path, request.query_params.get(urls.SIG_PARAM)):
+            return None
+        return self.gate(request)
 
     # -- responses
     def _not_found(self, what: str):
@@ -122,12 +188,29 @@ class Archive:
         except ObsessionError as e:
             return None, str(e)
 
-    async def _png(self, key: str, view: View, place: Place):
-        from starlette.responses import Response
+    async def _png(self, key: str, view: View, place: Place, client: str = ""):
+        from starlette.responses import PlainTextResponse, Response
 
         # The model is built and drawn in a worker, from the worker's own figures.
+        version = await self.service.version()
         try:
-            png = await self.service.png((key, await self.service.version()), (view.name, place))
+            if self.service.has_png((key, version)) or await self._is_latest(place.week):
+                png = await self.service.png((key, version), (view.name, place))
+            else:
+                # Another week's picture: drawn at most OLD_WEEK_DRAWS at a time for one client, and
+                # refused past OLD_WEEK_QUEUE, so nobody can keep the workers busy or flush the cache.
+                if self._old_week_jobs >= OLD_WEEK_QUEUE:
+                    return PlainTextResponse("Too many pictures of past weeks are being drawn; try again shortly.",
+                                             status_code=503, headers={**SECURITY_HEADERS, "Retry-After": "5"})
+                self._old_week_jobs += 1
+                try:
+                    async with self._drawing[client]:
+                        png = await self.service.png((key, version), (view.name, place))
+                finally:
+                    self._old_week_jobs -= 1
+                    sem = self._drawing.get(client)
+                    if sem is not None and not sem.locked() and not getattr(sem, "_waiters", None):
+                        del self._drawing[client]
         except ObsessionError as e:
             return self._not_found(str(e))
         headers = {**SECURITY_HEADERS, "Cache-Control": ("private" if self.closed else "public") + ", max-age=300"}
@@ -209,11 +292,17 @@ class Archive:
         return (f'<p style="margin:4px 0">Download for an agenda: {link("docx", "Word")} · {link("pdf", "PDF")} '
                 f'<span style="color:#555555">({html.escape(what)})</span></p>')
 
+    async def _is_latest(self, week: date) -> bool:
+        """True when `week` is the latest week of the figures."""
+        _, figures = await self.service.in_thread(self.service.figures)
+        return week == figures.latest_week()
+
     # -- endpoints
     async def home(self, request):
         """The latest week's city tracker."""
-        if not self.authorised(request):
-            return self.refuse()
+        refused = self.gate(request)
+        if refused is not None:
+            return refused
         _, figures = await self.service.in_thread(self.service.figures)
         week = figures.latest_week()
         if week is None:
@@ -233,6 +322,8 @@ class Archive:
         is_image = not view.page or params.get(last, "").endswith(suffix)
         if view.page and is_image:
             params[last] = params[last][: -len(suffix)]
+        if not _WEEK.fullmatch(params["week"]):      # one form only: 20261130 or 2026-W49-1 are not aliases
+            return None, is_image
         try:
             week = date.fromisoformat(params["week"])
         except ValueError:
@@ -253,17 +344,19 @@ class Archive:
         async def serve(request):
             if view.page and _document_format(request, view):
                 return await self._serve_document(request, view, view.name)
+            # A closed archive answers before it looks at the address (a 404 would tell which areas exist).
+            last = request.path_params.get(view.fields[-1], "")
+            wants_image = not view.page or last.endswith("." + IMAGE)
+            refused = self.image_gate(request) if wants_image else self.gate(request)
+            if refused is not None:
+                return refused
             place, is_image = self.locate(request, view)
             if place is None:
                 return self._not_found(f"No such {view.noun}: the address is {view.address()}.")
             if place.week.weekday():
                 return self._redirect_monday(request, place.week)
             if is_image:
-                if not self.image_allowed(request):
-                    return self.refuse()
-                return await self._png(request.url.path, view, place)
-            if not self.authorised(request):
-                return self.refuse()
+                return await self._png(request.url.path, view, place, _client(request))
             token_redirect = self._token_to_cookie(request)
             if token_redirect is not None:
                 return token_redirect
@@ -290,6 +383,9 @@ class Archive:
         like the images, to a signed address or to anyone who may see the pages."""
         from starlette.responses import Response
 
+        refused = self.image_gate(request)
+        if refused is not None:
+            return refused
         fmt = _document_format(request, view)
         if fmt is None or fmt not in view.formats:
             return self._not_found(f"No such file: the address is {_pack_path(None)}.docx (or .pdf).")
@@ -303,8 +399,6 @@ class Archive:
                                    + " (or .pdf).")
         if place.week.weekday():
             return self._redirect_monday(request, place.week)
-        if not self.image_allowed(request):
-            return self.refuse()
         key = (request.url.path, await self.service.version())
         data = self._documents.get(key)
         if data is None:
@@ -327,16 +421,35 @@ class Archive:
         return Response(data, media_type=DOCUMENTS[fmt], headers=headers)
 
     def _token_to_cookie(self, request):
-        """A page opened with ?token= sets a cookie and reloads without the token in the address."""
+        """A page opened with ?token= reloads without the token in the address; a right token sets the cookie
+        (its derived value), a wrong one (with a good cookie or log-in) sets nothing."""
         from starlette.responses import RedirectResponse
 
         token = request.query_params.get("token")
         if not token or not self.settings.archive_token:
             return None
-        resp = RedirectResponse(request.url.path, status_code=303)
-        resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=30 * 24 * 3600,
-                        secure=request.url.scheme == "https")
+        resp = RedirectResponse(request.url.path, status_code=303, headers=SECURITY_HEADERS)
+        if self.token_ok(token):
+            https = request.url.scheme == "https" or (self.settings.public_base_url or "").startswith("https://")
+            resp.set_cookie(COOKIE, self.cookie_value(), httponly=True, samesite="lax", max_age=30 * 24 * 3600,
+                            secure=https)
         return resp
+
+
+def check_secrets(settings: Settings) -> None:
+    """ConfigError at start when ARCHIVE_TOKEN or ARCHIVE_BASIC_AUTH's password is shorter than MIN_SECRET."""
+    token, basic = settings.archive_token, settings.archive_basic_auth
+    if token is not None and len(token) < MIN_SECRET:
+        raise ConfigError(f"setting ARCHIVE_TOKEN is {len(token)} characters; use at least {MIN_SECRET} "
+                          "(e.g. python -c \"import secrets; print(secrets.token_urlsafe(24))\")")
+    if basic is not None and len(basic.partition(":")[2]) < MIN_SECRET:
+        raise ConfigError(f"setting ARCHIVE_BASIC_AUTH: the password is {len(basic.partition(':')[2])} characters; "
+                          f"use at least {MIN_SECRET}")
+
+
+def _client(request) -> str:
+    """The client's address (the proxy's word for it only from FORWARDED_ALLOW_IPS: uvicorn's proxy headers)."""
+    return request.client.host if request.client else ""
 
 
 def _document_format(request, view: View) -> str | None:

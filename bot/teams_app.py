@@ -17,10 +17,9 @@ import logging
 import re
 import time
 
+from bot.chat.service import ChatService
 from tracker.errors import ConfigError
 from tracker.settings import Settings
-
-from bot.chat.service import ChatService
 
 log = logging.getLogger("obsession.teams")
 
@@ -71,10 +70,7 @@ def teams_endpoint(settings: Settings, service: ChatService):
         if key is None:
             log.warning("refused a Teams request: TEAMS_OUTGOING_WEBHOOK_SECRET is not set")
             return PlainTextResponse("not configured", status_code=401)
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_BODY:
-            return PlainTextResponse("too large", status_code=413)
-        body = await request.body()
+        body = await request.body()          # bounded as it is received (bot/limits.py, 64 KB)
         if len(body) > MAX_BODY:
             return PlainTextResponse("too large", status_code=413)
         if not verify(key, body, request.headers.get("authorization")):
@@ -85,7 +81,7 @@ def teams_endpoint(settings: Settings, service: ChatService):
             text = activity.get("text") if isinstance(activity, dict) else None
             if not isinstance(text, str):
                 raise ValueError("no text")
-        except ValueError:
+        except (ValueError, RecursionError):         # RecursionError: JSON nested thousands deep
             return PlainTextResponse("not a message", status_code=400)
         try:
             # Answered and the card built in a worker process: this process only checks and sends.

@@ -2,18 +2,19 @@
 
 One Starlette (ASGI) app served by uvicorn; this module wires the parts together: the chat service
 (bot/chat/service.py) and its workers, the Slack and Teams endpoints, unsubscribing, and the archive's
-pages and images (bot/archive.py).
+pages and images (bot/archive.py). Every request body is limited by path before anything reads it
+(bot/limits.py); a stopping process finishes the Slack answers it has acknowledged (up to
+SHUTDOWN_TIMEOUT seconds) before its workers are stopped.
 """
 from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
 
-from tracker.config import Config
-from tracker.settings import Settings
-
 from bot.archive import SECURITY_HEADERS, Archive  # noqa: F401  (bot/console imports SECURITY_HEADERS from here)
 from bot.chat.service import ChatService, LiveFigures, render_pool
+from tracker.config import Config
+from tracker.settings import Settings
 
 log = logging.getLogger("obsession.web")
 
@@ -25,13 +26,14 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
     warm_images (default: when PUBLIC_BASE_URL is set and drawing is in worker processes) draws the
     latest week's pictures in the background after start and after each reload.
     """
-    from bot.unsubscribe import unsubscribe_routes
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
     from starlette.responses import JSONResponse, PlainTextResponse
     from starlette.routing import Route
 
     from bot.console.routes import mount as console_mount
     from bot.teams_app import teams_endpoint
+    from bot.unsubscribe import unsubscribe_routes
 
     if store is None:
         from tracker.store import Store
@@ -45,17 +47,25 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
                           warm_images=warm_images)
     archive = Archive(settings, config, service)
 
-    slack_handler = None
+    from bot.limits import BodyLimit, body_limits
+    from bot.slack_app import Answering, check_request
+
+    answering = Answering()
+    slack_handler = slack_app = None
     if settings.slack_signing_secret:
         from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 
         from bot.slack_app import build_slack_app
 
-        slack_handler = AsyncSlackRequestHandler(build_slack_app(settings, service, limiter=limiter))
+        slack_app = build_slack_app(settings, service, limiter=limiter, answering=answering)
+        slack_handler = AsyncSlackRequestHandler(slack_app)
 
     async def slack_events(request):
         if slack_handler is None:
             return PlainTextResponse("Slack is not configured here (SLACK_SIGNING_SECRET).", status_code=404)
+        bad = check_request(request.headers, await request.body())     # the body: at most 64 KB (BodyLimit)
+        if bad is not None:
+            return PlainTextResponse(bad[1], status_code=bad[0])
         return await slack_handler.handle(request)
 
     async def healthz(request):
@@ -74,6 +84,9 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
         try:
             yield
         finally:
+            await answering.drain(float(settings.shutdown_timeout))
+            if slack_app is not None:
+                await slack_app.response_sender.close()
             service.close()
 
     async def favicon(request):
@@ -90,7 +103,9 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
         *archive.routes(),
         console_mount(settings, config, store, figures=service.figures),     # /console/ (bot/console)
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(BodyLimit, limits=body_limits(settings))])
     app.state.service = service
     app.state.archive = archive
+    app.state.answering = answering
     return app

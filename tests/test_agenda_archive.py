@@ -21,7 +21,7 @@ def open_base(app, live_server):
 
 @pytest.fixture(scope="module")
 def token_base(app, live_server):
-    return live_server(app({"ARCHIVE_TOKEN": "archive-token-2"}))
+    return live_server(app({"ARCHIVE_TOKEN": "archive-token-0000002"}))
 
 
 def get(url: str, **kw) -> httpx.Response:
@@ -85,7 +85,7 @@ def test_any_day_redirects_to_the_monday(open_base):
 
 
 def test_a_closed_archive_opens_the_files_to_signed_links_only(token_base):
-    page = get(f"{token_base}/trackers/{FIG2}/leeds", headers={"Authorization": "Bearer archive-token-2"}).text
+    page = get(f"{token_base}/trackers/{FIG2}/leeds", headers={"Authorization": "Bearer archive-token-0000002"}).text
     signed = downloads(page)["PDF"]
     path, _, sig = signed.partition("?sig=")
     assert sig

@@ -40,9 +40,9 @@ def _open(browser, url: str, extra_headers=None):
 
 
 def test_archive_page_in_chromium(browser, app, live_server, tmp_path_factory):
-    base = live_server(app({"ARCHIVE_TOKEN": "browser-token"}))
+    base = live_server(app({"ARCHIVE_TOKEN": "browser-token-0000001"}))
     url = f"{base}/trackers/2015-07-20/leeds"
-    context, page, response, problems, outside = _open(browser, url, {"Authorization": "Bearer browser-token"})
+    context, page, response, problems, outside = _open(browser, url, {"Authorization": "Bearer browser-token-0000001"})
     try:
         assert response.status == 200
         # The figures' table is there, with the published figures.
@@ -65,7 +65,7 @@ def test_archive_page_in_chromium(browser, app, live_server, tmp_path_factory):
 
 
 def test_closed_archive_refuses_the_browser_without_the_token(browser, app, live_server):
-    base = live_server(app({"ARCHIVE_TOKEN": "browser-token"}))
+    base = live_server(app({"ARCHIVE_TOKEN": "browser-token-0000001"}))
     context, page, response, problems, outside = _open(browser, f"{base}/trackers/2015-07-20/leeds")
     try:
         assert response.status == 401

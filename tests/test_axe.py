@@ -29,7 +29,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def archive(app, live_server):
-    return live_server(app({"ARCHIVE_TOKEN": "axe-token"}))
+    return live_server(app({"ARCHIVE_TOKEN": "axe-token-00000001"}))
 
 
 def _check(page, width: int) -> list[str]:
@@ -46,7 +46,7 @@ def _check(page, width: int) -> list[str]:
 def test_archive_page(browser, archive, path, scheme, width):
     # bypass_csp: the archive allows no scripts, and axe-core is one (injected by the test, not the page).
     context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme, bypass_csp=True,
-                                  extra_http_headers={"Authorization": "Bearer axe-token"})
+                                  extra_http_headers={"Authorization": "Bearer axe-token-00000001"})
     try:
         page = context.new_page()
         response = page.goto(archive + path, wait_until="networkidle")

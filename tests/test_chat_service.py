@@ -156,7 +156,7 @@ def test_warm_up_draws_the_latest_week_and_again_after_a_reload(small_store, sma
                 await asyncio.sleep(0.02)
             first = dict(svc.warmup.as_dict())
             week = max(small_frame.week_commencing)
-            keys = set(svc._images)
+            keys = svc.cached()
             for area in areas:
                 assert (paths.tracker_path(week, area, ".png"), first["figures_version"]) in keys
                 for o in small_config.obsessions:
@@ -173,7 +173,7 @@ def test_warm_up_draws_the_latest_week_and_again_after_a_reload(small_store, sma
             while not (svc.warmup.state == "done" and svc.warmup.version == first["figures_version"] + 1):
                 await asyncio.sleep(0.05)
             second = svc.warmup.as_dict()
-            versions = {k[1] for k in svc._images}
+            versions = {k[1] for k in svc.cached()}
             return first, second, versions, week
         finally:
             svc.close()

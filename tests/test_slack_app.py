@@ -280,11 +280,11 @@ def test_ephemeral_answer_without_archive_or_token_has_no_image(served, slack):
 
 
 def test_image_by_signed_archive_url_is_fetchable_from_a_closed_archive(served, slack):
-    base = served({"ARCHIVE_TOKEN": "archive-secret"})
+    base = served({"ARCHIVE_TOKEN": "archive-secret-000001"})
     # The archive's public address is this very server.
     from bot import urls  # noqa: F401
 
-    base2 = served({"ARCHIVE_TOKEN": "archive-secret", "PUBLIC_BASE_URL": "http://127.0.0.1:1"})
+    base2 = served({"ARCHIVE_TOKEN": "archive-secret-000001", "PUBLIC_BASE_URL": "http://127.0.0.1:1"})
     body = command("neet cluster=Seacroft week=2015-07-20", f"{slack.url}/resp/url")
     post(base2, body, signed(body))
     msg = answer_of(slack, "/resp/url")

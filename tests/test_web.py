@@ -23,12 +23,12 @@ def open_base(app, live_server):
 
 @pytest.fixture(scope="module")
 def token_base(app, live_server):
-    return live_server(app({"ARCHIVE_TOKEN": "archive-token-1"}))
+    return live_server(app({"ARCHIVE_TOKEN": "archive-token-0000001"}))
 
 
 @pytest.fixture(scope="module")
 def basic_base(app, live_server):
-    return live_server(app({"ARCHIVE_BASIC_AUTH": "chair:agenda-pass"}))
+    return live_server(app({"ARCHIVE_BASIC_AUTH": "chair:agenda-pass-0000001"}))
 
 
 def get(url: str, **kw) -> httpx.Response:
@@ -141,7 +141,7 @@ def test_token_closes_pages_but_signed_images_stay_open(token_base):
     page = f"{token_base}/trackers/{FIG2}/leeds"
     assert get(page).status_code == 401
     assert get(page, headers={"Authorization": "Bearer wrong"}).status_code == 401
-    r = get(page, headers={"Authorization": "Bearer archive-token-1"})
+    r = get(page, headers={"Authorization": "Bearer archive-token-0000001"})
     assert r.status_code == 200
     src = image_src(r.text)
     path, _, sig = src.partition("?sig=")
@@ -155,7 +155,7 @@ def test_token_closes_pages_but_signed_images_stay_open(token_base):
 
 def test_token_in_the_address_becomes_a_cookie(token_base):
     with httpx.Client(base_url=token_base, timeout=20) as client:
-        r = client.get(f"/trackers/{FIG2}/leeds?token=archive-token-1", follow_redirects=False)
+        r = client.get(f"/trackers/{FIG2}/leeds?token=archive-token-0000001", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == f"/trackers/{FIG2}/leeds"
         assert "httponly" in r.headers["set-cookie"].lower()
         assert client.get(f"/trackers/{FIG2}/leeds").status_code == 200
@@ -168,7 +168,7 @@ def test_basic_authentication(basic_base):
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic")
     assert get(page, auth=("chair", "wrong")).status_code == 401
     assert get(page, headers={"Authorization": "Basic !!!"}).status_code == 401
-    assert get(page, auth=("chair", "agenda-pass")).status_code == 200
+    assert get(page, auth=("chair", "agenda-pass-0000001")).status_code == 200
     assert get(basic_base + "/healthz").status_code == 200            # health checks need no log-in
 
 

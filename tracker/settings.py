@@ -106,6 +106,7 @@ GROUPS = {
     "slack": "Slack.",
     "teams": "Microsoft Teams.",
     "archive": "The web archive (obsession serve). Leave ARCHIVE_TOKEN and ARCHIVE_BASIC_AUTH empty for an open archive.",
+    "web": "The web process's limits (obsession serve): they hold before any request is authenticated.",
     "console": "The analyst's console (/console/ of the web process). Without OIDC_ISSUER: local accounts only "
                "(obsession console-user add).",
 }
@@ -162,6 +163,20 @@ SETTINGS: tuple[Setting, ...] = tuple([
         Setting("URL_SIGNING_KEY", TEXT, None,
                 "Signs image URLs (?sig=) so Slack and Teams can fetch images of a closed archive; "
                 "default derived from a secret above.", secret=True),
+    ),
+    *_declare(
+        "web",
+        Setting("FORWARDED_ALLOW_IPS", NAMES, ("127.0.0.1",),
+                "Comma-separated addresses of the proxies trusted to say the client's address and scheme "
+                "(X-Forwarded-For/-Proto); * trusts any (only behind a platform router that sets them)."),
+        Setting("REQUEST_READ_TIMEOUT", WHOLE, 10,
+                "Seconds a request's headers and body may take to arrive; slower ones get 408 and are closed."),
+        Setting("KEEP_ALIVE_TIMEOUT", WHOLE, 5, "Seconds an idle kept-alive connection is held open."),
+        Setting("MAX_HEADER_BYTES", WHOLE, 16384, "The most bytes of request line and headers read for one request."),
+        Setting("MAX_CONNECTIONS", WHOLE, 200,
+                "Concurrent connections and requests; past it new requests get 503."),
+        Setting("SHUTDOWN_TIMEOUT", WHOLE, 10,
+                "Seconds a stopping process (SIGTERM) gives acknowledged answers and open requests to finish."),
     ),
     *_declare(
         "console",

@@ -7,8 +7,9 @@ would otherwise hold the GIL and delay the event loop's acknowledgements.
 Jobs reach the workers through one queue (bot/chat/jobs_queue.py), most urgent first: answers before
 pictures someone is waiting for, and those before the warm-up, which draws the latest week's pictures
 in the background after start and after each reload so that they are cached before anyone asks. Each
-image is drawn once per figures version and kept (LRU); simultaneous requests for the same image
-share one drawing.
+image is drawn once per figures version and kept: the warm-up's pictures apart, never evicted (a flood
+of requests for other pictures cannot push them out), the rest in an LRU; simultaneous requests for
+the same image share one drawing.
 """
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ class ChatService:
         self.warm_images = warm_images
         self.warmup = WarmUp(state="waiting" if warm_images else "off")
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="answer")
-        self._images: OrderedDict = OrderedDict()
+        self._images: OrderedDict = OrderedDict()     # on-demand pictures, LRU
+        self._warmed: dict = {}                       # the warm-up's pictures of this figures version, kept
         self._inflight: dict = {}
         self._jobs: Jobs | None = None
         self._tasks: list[asyncio.Task] = []
@@ -183,18 +185,24 @@ class ChatService:
 
     def warm(self, reply: Reply) -> None:
         """Start drawing the reply's image now, so it is ready when Slack or Teams fetch it."""
-        if reply.has_image and (reply.image_path, reply.version) not in self._images:
+        if reply.has_image and not self.has_png((reply.image_path, reply.version)):
             task = asyncio.ensure_future(self.image(reply))
             task.add_done_callback(lambda t: t.cancelled() or t.exception() and log.warning(
                 "drawing %s failed: %s", reply.image_path, t.exception()))
 
+    def cached(self) -> set:
+        """The keys (path, version) of every picture kept: the warm-up's and the others'."""
+        return set(self._warmed) | set(self._images)
+
     def has_png(self, key) -> bool:
         """True when the image for `key` is cached."""
-        return key in self._images
+        return key in self._warmed or key in self._images
 
     async def png(self, key, spec: tuple, priority: int = ON_DEMAND) -> bytes:
         """The picture for key (path, version) of spec (view name, Place): from the cache, a drawing under
         way, or a new one. NotFound when there is none."""
+        if key in self._warmed:
+            return self._warmed[key]
         if key in self._images:
             self._images.move_to_end(key)
             return self._images[key]
@@ -210,7 +218,11 @@ class ChatService:
         out = await self._jobs.submit(priority, image_job, self.source, key[1], self.config, view_name, place)
         if isinstance(out, Problem):
             raise NotFound(out.message)
-        if key[1] == self.live.version:      # a picture of figures already replaced is not kept
+        if key[1] != self.live.version:      # a picture of figures already replaced is not kept
+            return out
+        if priority == WARM_UP:
+            self._warmed[key] = out
+        else:
             self._images[key] = out
             while len(self._images) > IMAGE_CACHE:
                 self._images.popitem(last=False)
@@ -250,6 +262,7 @@ class ChatService:
                     warmed = version
                     for key in [k for k in self._images if k[1] != version]:
                         del self._images[key]
+                    self._warmed = {k: v for k, v in self._warmed.items() if k[1] == version}
                     if self._warming is not None:
                         self._warming.cancel()
                     self._warming = asyncio.ensure_future(self._warm_up(version, figures.latest_week()))
@@ -273,6 +286,9 @@ class ChatService:
                     return
                 try:
                     await self.png((path, version), spec, WARM_UP)
+                    key = (path, version)
+                    if key in self._images and version == self.live.version:   # drawn on demand first: kept too
+                        self._warmed[key] = self._images.pop(key)
                 except NotFound:
                     pass
                 except Exception as e:  # noqa: BLE001  (one bad picture does not stop the rest)

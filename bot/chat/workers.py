@@ -166,3 +166,28 @@ def _lower_priority() -> None:
         os.nice(WORKER_NICENESS)
     except (AttributeError, OSError):      # not on this platform, or not allowed: run at normal priority
         pass
+    exit_with_parent()
+
+
+PARENT_CHECK = 1.0        # seconds between a worker's checks that the process that started it is alive
+
+
+def exit_with_parent(every: float = PARENT_CHECK) -> threading.Thread:
+    """Exit this process when its parent dies (SIGKILLed: no chance to stop its workers), checked every second.
+
+    The parent's id is polled rather than prctl(PR_SET_PDEATHSIG) used, because that signal follows the
+    thread that started the worker, and the pool starts workers from threads that come and go.
+    """
+    parent = os.getppid()
+
+    def watch():
+        import time
+
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    t = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    t.start()
+    return t

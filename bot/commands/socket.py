@@ -21,7 +21,9 @@ def run(args, ctx) -> int:
     if not s.slack_app_token or not s.slack_app_token.startswith("xapp-"):
         raise ConfigError("setting SLACK_APP_TOKEN must be the app-level token (xapp-...) with the "
                           "connections:write scope; create it under Basic Information > App-Level Tokens")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import setup
+
+    setup(logging.INFO)
     asyncio.run(_serve(ctx))
     return 0
 
@@ -31,7 +33,7 @@ async def _serve(ctx) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.chat.service import ChatService, LiveFigures
-    from bot.slack_app import api_url, build_slack_app
+    from bot.slack_app import Answering, api_url, build_slack_app
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -40,8 +42,9 @@ async def _serve(ctx) -> None:
 
     service = ChatService(ctx.config, LiveFigures(ctx.store))
     handler = None
+    answering = Answering()
     try:
-        app = build_slack_app(ctx.settings, service, socket_mode=True)
+        app = build_slack_app(ctx.settings, service, socket_mode=True, answering=answering)
         # apps.connections.open goes to SLACK_API_URL too (GovSlack, or a test server).
         handler = AsyncSocketModeHandler(app, ctx.settings.slack_app_token,
                                          web_client=AsyncWebClient(base_url=api_url(ctx.settings)))
@@ -61,6 +64,10 @@ async def _serve(ctx) -> None:
         await stopping
         log.info("stopping: closing the Socket Mode connection")
         connecting.cancel()
+        await handler.close_async()      # no new commands; the acknowledged ones still go out (response_url)
+        handler = None
+        await answering.drain(float(ctx.settings.shutdown_timeout))
+        await app.response_sender.close()
     finally:
         if handler is not None:
             await handler.close_async()
