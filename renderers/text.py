@@ -92,15 +92,19 @@ def render_breakdown_text(b: Breakdown) -> str:
     if b.illustrative:
         lines.append(illustrative_notice(b.city.area))
     lines.append("")
-    head = f"{'Rank':>4}  {'Area':<34}{'Latest':>9}{'Week':>9}{'% since':>9}{'Since ' + b.baseline_label:>18}"
+    # Per 10,000 children, where populations exist: the column that lets areas of any size be compared.
+    rates = any(r.rate_per_10000 is not None for r in (b.city, *b.rows))
+    head = (f"{'Rank':>4}  {'Area':<34}{'Latest':>9}{'Week':>9}{'% since':>9}{'Since ' + b.baseline_label:>18}"
+            + (f"{'Per 10k':>9}" if rates else ""))
     lines += [head, "-" * len(head)]
 
     def line(r, rank: str) -> str:
         mark = "  << lagging" if r.lagging else ""
+        per = (f"{'–' if r.rate_per_10000 is None else f'{r.rate_per_10000:.0f}':>9}" if rates else "")
         return (f"{rank:>4}  {r.area[:33]:<34}{number(r.latest, o, LATEST in r.withheld):>9}"
                 f"{signed(r.change_since_last_week, o, CHANGE_WEEK in r.withheld):>9}"
                 f"{percent(r.percent_change_since_baseline, o, PERCENT_BASELINE in r.withheld):>9}"
-                f"{signed(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld):>18}{mark}")
+                f"{signed(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld):>18}{per}{mark}")
 
     lines.append(line(b.city, "city"))
     if b.benchmarks:
@@ -109,4 +113,6 @@ def render_breakdown_text(b: Breakdown) -> str:
     lines.append("")
     lines.append(b.lagging_rule[0].upper() + b.lagging_rule[1:] + ".")
     lines += list(b.notes)
+    if rates:
+        lines.append("Per 10k: the latest count per 10,000 children aged 0-17 (the mid-year estimate before the week).")
     return "\n".join(lines) + "\n"

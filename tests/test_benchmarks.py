@@ -162,6 +162,8 @@ def test_cluster_populations_and_the_breakdown(store, config, tmp_path):
     north = next(r for r in b.rows if r.area == "North")
     assert north.rate_per_10000 == pytest.approx(700 / 90000 * 10_000)
     text = render_breakdown_text(b)
+    north_line = next(ln for ln in text.splitlines() if " North " in ln)
+    assert north_line.rstrip().endswith(f" {700 / 90000 * 10_000:.0f}")   # the Per 10k column: 78
     city_line = next(i for i, ln in enumerate(text.splitlines()) if ln.strip().startswith("city"))
     assert text.splitlines()[city_line + 1].strip().startswith("Published by the DfE, 31 March 2025, per 10,000 children: Leeds 85")
 
