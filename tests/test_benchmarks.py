@@ -291,3 +291,16 @@ def _attendance_rows(path, week):
                 or r["la_name"] == "Leeds":
             out.append({**r, "time_identifier": r["geographic_level"]})
     return out
+
+
+def test_the_chat_knows_the_benchmark_areas(store, config):
+    from bot.chat.answer import answer
+
+    import_files(store, [SN], config, fmt="dfe-sn")
+    import_files(store, [CLA], config, fmt="dfe-cla")
+    _weekly(store, [date(2025, 4, 7)])
+    figures = store.figure_table()
+    ans = answer("cluster=england", config, figures)
+    assert ans.kind == "tracker" and ans.model.area == "England" and ans.model.area_kind == "comparator"
+    assert answer("cla area=Yorkshire and The Humber", config, figures).model.area == "Yorkshire and The Humber"
+    assert answer("cluster=Narnia", config, figures).kind == "error"

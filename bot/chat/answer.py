@@ -134,8 +134,10 @@ def answer_query(query: Query, config: Config, figures: FigureTable) -> Answer:
 
 def answer(text: str, config: Config, figures: FigureTable) -> Answer:
     """Parse the text and answer it; a question the grammar does not know gets an error Answer."""
+    from tracker.benchmarks import known_areas, published_of
+
     try:
-        query = parse(text, config)
+        query = parse(text, config, known_areas(published_of(figures), config))
     except ParseError as e:
         return Answer(ERROR, None, message=e.reason, example=e.example)
     return answer_query(query, config, figures)

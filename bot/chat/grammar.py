@@ -93,8 +93,12 @@ _SETTING = re.compile(r"^(cluster|area|week|format)[=:](.*)$", re.IGNORECASE)
 DOCUMENTS = {"docx": "docx", "word": "docx", "pdf": "pdf"}    # format= values: the file for an agenda
 
 
-def parse(text: str, config: Config) -> Query:
-    """The Query the text asks, or ParseError with a one-line reason and a working example."""
+def parse(text: str, config: Config, known_areas: tuple[str, ...] = ()) -> Query:
+    """The Query the text asks, or ParseError with a one-line reason and a working example.
+
+    `known_areas`: areas a benchmark import brought (England, the region, the neighbours), which
+    cluster= (or area=) may name exactly, as well as the configured clusters.
+    """
     if text is None:
         text = ""
     if len(text) > MAX_CHARS:
@@ -167,7 +171,8 @@ def parse(text: str, config: Config) -> Query:
         name = " ".join(cluster_words).strip()
         if not name:
             raise ParseError("cluster= needs a cluster's name.", EXAMPLE)
-        cluster = match_cluster(name, config)
+        extra = next((a for a in known_areas if _fold(a) == _fold(name)), None)
+        cluster = extra if extra is not None else match_cluster(name, config)
     if breakdown:
         if obsession is None:
             raise ParseError("Say which obsession to break down by cluster.",
