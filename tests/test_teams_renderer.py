@@ -272,3 +272,31 @@ def test_card_in_microsofts_renderer(request, ac_page, name, theme):
         problems += [f"{width}px overflow: {o}" for o in out["overflow"]]
         assert out["tables"] >= 1, "the figures are no longer a table"
     assert not problems, problems[:12]
+
+
+# Every other card the product makes: the chat's answers (help, a question it does not know, a
+# tracker, one obsession, a breakdown, one cluster) as the Teams outgoing webhook sends them.
+QUESTIONS = ["help", "what is this nonsense", "", "cla", "cla clusters", "cluster=Alwoodley", "absence primary"]
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_chat_answer_cards_in_microsofts_renderer(ac_page, demo_figures, demo_config, question, theme):
+    from bot.chat.answer import answer, to_teams
+
+    ans = answer(f"{question} week=2015-07-20".strip(), demo_config, demo_figures)
+    card = to_teams(ans, image_url="https://tracker.example.gov.uk/i.png")["attachments"][0]["content"]
+    styles = _host(theme)["containerStyles"]
+    problems = []
+    for text, colour, subtle, style in _text_runs(card["body"]):
+        box = styles[style.lower()]
+        ratio = contrast(box["foregroundColors"][colour.lower()]["subtle" if subtle else "default"],
+                         box["backgroundColor"])
+        if ratio < 4.5:
+            problems.append(f"contrast {text[:30]!r} {ratio:.2f}:1")
+    for width in WIDTHS:
+        out = ac_page.evaluate(MEASURE, [card, _host(theme), width])
+        problems += [f"{width}px parse: {e}" for e in out["events"]]
+        problems += [f"{width}px broken across lines: {t!r}" for t in out["broken"]]
+        problems += [f"{width}px overflow: {o}" for o in out["overflow"]]
+    assert not problems, problems[:12]
