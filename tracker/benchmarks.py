@@ -70,6 +70,16 @@ class Published:
         low = name.strip().lower()
         return next((a for a in self.areas if a.name.lower() == low), None)
 
+    def by_area(self) -> dict[str, list[tuple[int, float]]]:
+        """The populations by area: {area: [(year, population)]} (built once)."""
+        cached = self.__dict__.get("_by_area")
+        if cached is None:
+            cached = {}
+            for a, year, pop in self.populations:
+                cached.setdefault(a, []).append((year, pop))
+            object.__setattr__(self, "_by_area", cached)   # a cache on a frozen snapshot: not a field
+        return cached
+
     def by_code(self, code: str) -> AreaInfo | None:
         """The authority with this old or new LA code, or None."""
         c = code.strip().lower()
@@ -97,8 +107,8 @@ def mid_year(year: int) -> date:
 def population_before(published: Published, area: str, when: date) -> tuple[int, float] | None:
     """(year, population) of the latest mid-year estimate before `when` for `area`, or None."""
     best = None
-    for a, year, pop in published.populations:
-        if a == area and mid_year(year) < when and (best is None or year > best[0]):
+    for year, pop in published.by_area().get(area, ()):
+        if mid_year(year) < when and (best is None or year > best[0]):
             best = (year, pop)
     return best
 
@@ -246,12 +256,22 @@ def weekly_benchmarks(published: Published, config: Config, obsession: Obsession
 
 
 def benchmarks_for(figures, config: Config, obsession: Obsession, week: date) -> tuple[Benchmark, ...]:
-    """Every benchmark of one obsession for a week: published annual figures, else weekly comparators."""
+    """Every benchmark of one obsession for a week: published annual figures, else weekly comparators.
+
+    Worked out once per table, obsession and week (every area's tracker shows the city's line).
+    """
     published = published_of(figures)
     if published is EMPTY:
         return ()
-    return (published_benchmarks(published, config, obsession, week)
-            or weekly_benchmarks(published, config, obsession, figures, week))
+
+    def build():
+        return (published_benchmarks(published, config, obsession, week)
+                or weekly_benchmarks(published, config, obsession, figures, week))
+
+    memo = getattr(figures, "memo", None)
+    if memo is None:
+        return build()
+    return memo(("benchmarks", obsession.key, week, config.city, config.benchmarks), build)
 
 
 def build_comparison(figures, config: Config, obsession: Obsession, week: date | None = None,
