@@ -37,6 +37,11 @@ def _change(value, row: TrackerRow, withheld: bool, verdict: str | None) -> str:
     return f"{text} {arrow(value, row.obsession)} {VERDICT_WORD.get(verdict, '')}".rstrip()
 
 
+def _with_unit(pct: str) -> str:
+    """'-12.3 %' for a % change; 'c', '–' and 'n/a' as they are."""
+    return pct if pct in ("c", "–", "n/a") else f"{pct} %"
+
+
 def render_text(tracker: Tracker) -> str:
     """The whole tracker as text: heading, week, one block per obsession, notes."""
     lines = [tracker.title, f"Week commencing: {week_label(tracker.week)}"]
@@ -57,7 +62,7 @@ def render_text(tracker: Tracker) -> str:
                      f"{_change(row.change_since_last_week, row, CHANGE_WEEK in row.withheld, row.verdict_since_last_week)}")
         pct = percent(row.percent_change_since_baseline, o, PERCENT_BASELINE in row.withheld)
         lines.append(f"  % change since {label}:{' ' * max(1, 14 - len(label))}"
-                     f"{pct}{' %' if pct not in ('c', '–', 'n/a') else ''}")
+                     f"{_with_unit(pct)}")
         pts = " points" if o.is_rate and row.change_since_baseline is not None else ""
         lines.append(f"  Change since {label}:{' ' * max(1, 16 - len(label))}"
                      f"{_change(row.change_since_baseline, row, CHANGE_BASELINE in row.withheld, row.verdict_since_baseline)}"
@@ -103,7 +108,7 @@ def render_breakdown_text(b: Breakdown) -> str:
         per = (f"{'–' if r.rate_per_10000 is None else f'{r.rate_per_10000:.0f}':>9}" if rates else "")
         return (f"{rank:>4}  {r.area[:33]:<34}{number(r.latest, o, LATEST in r.withheld):>9}"
                 f"{signed(r.change_since_last_week, o, CHANGE_WEEK in r.withheld):>9}"
-                f"{percent(r.percent_change_since_baseline, o, PERCENT_BASELINE in r.withheld):>9}"
+                f"{_with_unit(percent(r.percent_change_since_baseline, o, PERCENT_BASELINE in r.withheld)):>9}"
                 f"{signed(r.change_since_baseline, o, CHANGE_BASELINE in r.withheld):>18}{per}{mark}")
 
     lines.append(line(b.city, "city"))
