@@ -1,6 +1,7 @@
 """A source that takes the newest file dropped in a folder (the analyst's weekly export)."""
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,12 +36,22 @@ class FolderSource:
         return p
 
     def newest(self) -> Path:
-        """The newest matching file; Excel's lock files (~$...) and hidden files are skipped."""
+        """The newest matching file; Excel's lock files (~$...) and hidden files are skipped, symlinks refused."""
         folder = self.folder()
         if not folder.is_dir():
             raise InputError(f"source {self.name}: the folder {folder} does not exist; check {self.key}.path")
-        files = [f for f in folder.glob(self.pattern)
-                 if f.is_file() and not f.name.startswith(("~$", "."))]
+        files = []
+        for f in folder.glob(self.pattern):
+            if f.name.startswith(("~$", ".")):
+                continue
+            mode = f.lstat().st_mode
+            if stat.S_ISDIR(mode):
+                continue
+            if stat.S_ISLNK(mode) or not stat.S_ISREG(mode):
+                what = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+                raise InputError(f"source {self.name}: {f} is {what}; a folder source reads only regular files, "
+                                 "so copy the export itself into the folder (and remove the link)")
+            files.append(f)
         if not files:
             raise InputError(f'source {self.name}: no file matching "{self.pattern}" in {folder}; drop the '
                              f"export there or check {self.key}.pattern")

@@ -2,11 +2,22 @@
 
 Every cell comes out as a stripped string ('' when empty), so validation is one vectorised pass
 whatever the file type; `RawTable.where(i, column)` names the place of a cell for messages.
+
+Every cap is checked before the part it guards is read, so a small hostile file is refused in well
+under a second: only regular files (no symlinks, devices or pipes) of at most MAX_FILE_BYTES; a CSV of
+at most MAX_ROWS lines of at most MAX_LINE characters; an XLSX whose parts, as the zip's directory
+gives their uncompressed sizes, total at most MAX_XLSX_UNCOMPRESSED, whose shared strings are at most
+MAX_SHARED_STRINGS_BYTES (and MAX_SHARED_STRINGS strings), whose sheet declares (its <dimension>) and
+really has at most MAX_ROWS rows and MAX_COLUMNS columns; the sheet is streamed, never padded to its
+declared size. No message quotes a line that did not parse as the expected format.
 """
 from __future__ import annotations
 
 import csv
 import io
+import os
+import re
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,6 +30,13 @@ import pandas as pd
 from tracker.errors import InputError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024   # 20 MB: ten years of every figure is under 3 MB, so more is a mistake
+MAX_ROWS = 1_000_000                # rows of a CSV or a sheet (ten years of every figure: about 100,000)
+MAX_LINE = 64 * 1024                # characters of one CSV line
+MAX_COLUMNS = 256                   # columns of a sheet
+MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024    # all the parts of a workbook, unzipped
+MAX_SHARED_STRINGS_BYTES = 16 * 1024 * 1024  # its shared-strings part, unzipped (read whole by the reader)
+MAX_SHARED_STRINGS = 500_000                 # strings it declares
+MAX_XLSX_PARTS = 2000
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # Excel 97-2003 .xls
@@ -41,18 +59,60 @@ class RawTable:
 
 
 def check_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:
-    """The size of `path`; InputError when it is missing, not a file, empty or over the limit."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file; check the path")
-    if not path.is_file():
+    """The size of `path`; InputError when it is missing, a symlink, not a regular file, empty or over the limit."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file; check the path") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read ({e.strerror}); check the path and its permissions") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise InputError(f"{path}: is a symbolic link; imports read only regular files, so copy the file itself "
+                         "here and import the copy")
+    if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: is a folder, not a file; name the file to import")
-    size = path.stat().st_size
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: is not a regular file (a device, pipe or socket); export the figures to a file "
+                         "and import that")
+    size = st.st_size
     if size == 0:
         raise InputError(f"{path}: the file is empty; export the figures again")
     if size > limit:
         raise InputError(f"{path}: the file is {size / 1024 / 1024:.1f} MB, over the {limit // (1024 * 1024)} MB "
                          "limit for one import; split it into smaller files (a year each) and import them together")
     return size
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file checked by check_size, opened without following a symlink, at most `limit`."""
+    check_size(path, limit)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read ({e.strerror}); imports read only regular files") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):       # swapped since it was checked
+            raise InputError(f"{path}: is not a regular file; export the figures to a file and import that")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{path}: the file grew past the {limit // (1024 * 1024)} MB limit while it was read")
+    return data
+
+
+def check_lines(text: str, label: str) -> None:
+    """InputError when a CSV's text has more than MAX_ROWS lines or a line longer than MAX_LINE characters."""
+    lines = text.count("\n") + 1
+    if lines > MAX_ROWS + 1:
+        raise InputError(f"{label}: the file has {lines:,} lines, over the {MAX_ROWS:,} a file may have; "
+                         "split it into smaller files and import them together")
+    long = _LONG_LINE.search(text)
+    if long is not None:
+        line = text.count("\n", 0, long.start()) + 1
+        raise InputError(f"{label}, line {line}: the line is over {MAX_LINE:,} characters long, which no figures "
+                         "file has; check that this is the export you meant (a CSV of one figure a line)")
+
+
+_LONG_LINE = re.compile(r"(?m)^[^\n]{%d}" % (MAX_LINE + 1))   # anchored at line starts: one pass
 
 
 def decode(data: bytes, label: str) -> tuple[str, list[str]]:
@@ -164,6 +224,7 @@ def _read_careful(text: str, sep: str, label: str, width: int, keep: list[int]) 
 
 def read_csv_text(text: str, label: str, usecols=None) -> RawTable:
     """A RawTable from CSV text: every cell a stripped string; each row knows its physical line number."""
+    check_lines(text, label)
     first = text.split("\n", 1)[0].rstrip("\r")
     sep = _sniff_delimiter(first)
     header, names = _header(first, sep, label)
@@ -196,8 +257,7 @@ def _strip(frame: pd.DataFrame) -> pd.DataFrame:
 
 def read_csv_file(path: Path, usecols=None) -> RawTable:
     """Check size and type, decode and parse a CSV file."""
-    check_size(path)
-    data = path.read_bytes()
+    data = read_bytes(path)
     text, notes = decode(data, str(path))
     table = read_csv_text(text, str(path), usecols=usecols)
     table.notes.extend(notes)
@@ -225,8 +285,63 @@ def _column_letter(n: int) -> str:
     return s
 
 
+_SST_COUNT = re.compile(rb'<(?:\w+:)?sst\b[^>]*?\b(?:uniqueCount|count)="(\d+)"')
+
+
+def check_xlsx_parts(path: Path) -> None:
+    """InputError, before anything is unzipped, when the workbook's parts are past the caps: their uncompressed
+    sizes (from the zip's directory), the shared strings' size and declared count."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            if len(infos) > MAX_XLSX_PARTS:
+                raise InputError(f"{path}: the workbook has {len(infos):,} parts, far more than a sheet of figures "
+                                 "needs; save the sheet alone as a new workbook and import that")
+            total = sum(i.file_size for i in infos)
+            if total > MAX_XLSX_UNCOMPRESSED:
+                raise InputError(f"{path}: unzipped, the workbook would be {total / 2 ** 20:,.0f} MB, over the "
+                                 f"{MAX_XLSX_UNCOMPRESSED // 2 ** 20} MB limit; save it as CSV UTF-8, or split it")
+            for i in infos:
+                if i.filename.lower().endswith("sharedstrings.xml"):
+                    if i.file_size > MAX_SHARED_STRINGS_BYTES:
+                        raise InputError(f"{path}: its shared strings would be {i.file_size / 2 ** 20:,.0f} MB "
+                                         f"unzipped, over the {MAX_SHARED_STRINGS_BYTES // 2 ** 20} MB limit; save "
+                                         "the sheet as CSV UTF-8 and import that")
+                    with z.open(i) as f:
+                        head = f.read(4096)
+                    m = _SST_COUNT.search(head)
+                    if m and int(m.group(1)) > MAX_SHARED_STRINGS:
+                        raise InputError(f"{path}: the workbook declares {int(m.group(1)):,} shared strings, over "
+                                         f"the {MAX_SHARED_STRINGS:,} limit; save the sheet as CSV UTF-8")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
+        raise InputError(f"{path}: the workbook is damaged or incomplete (perhaps truncated while copying) "
+                         f"({type(e).__name__}); save it again from Excel and import the new copy") from None
+
+
+def _xlsx_rows(path: Path, ws, label: str) -> list[tuple]:
+    """The sheet's rows streamed (never padded to its declared size), refused past MAX_ROWS or MAX_COLUMNS."""
+    rows_declared, cols_declared = ws.max_row, ws.max_column       # from its <dimension>, or None
+    if (rows_declared or 0) > MAX_ROWS or (cols_declared or 0) > MAX_COLUMNS:
+        raise InputError(f"{label}: the sheet says it spans {rows_declared or '?'} rows and {cols_declared or '?'} "
+                         f"columns (at most {MAX_ROWS:,} and {MAX_COLUMNS} are read); copy the figures into a new "
+                         "sheet, or delete the empty rows and columns after them, save and import again")
+    ws.reset_dimensions()       # read the rows that are there, not the declared rectangle
+    rows = []
+    for n, r in enumerate(ws.iter_rows(values_only=True), start=1):
+        if n > MAX_ROWS:
+            raise InputError(f"{label}: the sheet has more than {MAX_ROWS:,} rows; split it into smaller files")
+        if len(r) > MAX_COLUMNS:
+            cut = r[MAX_COLUMNS:]
+            if any(v is not None and v != "" for v in cut):
+                raise InputError(f"{label}, row {n}: there are values past column {_column_letter(MAX_COLUMNS - 1)} "
+                                 f"(at most {MAX_COLUMNS} columns are read); delete them and import again")
+            r = r[:MAX_COLUMNS]
+        rows.append(tuple(_cell_text(v) for v in r))
+    return rows
+
+
 def read_xlsx_file(path: Path, sheet: str | None = None) -> RawTable:
-    """The first sheet (or `sheet`) of an XLSX workbook as a RawTable; InputError for a damaged file."""
+    """The first sheet (or `sheet`) of an XLSX workbook as a RawTable; InputError for a damaged file or one past a cap."""
     check_size(path)
     with path.open("rb") as f:
         head = f.read(8)
@@ -235,6 +350,7 @@ def read_xlsx_file(path: Path, sheet: str | None = None) -> RawTable:
     if not head.startswith(_ZIP_MAGIC):
         raise InputError(f"{path}: this is not an XLSX workbook (it does not start like one); "
                          "if it is a CSV, give it a .csv name")
+    check_xlsx_parts(path)
     import openpyxl
 
     try:
@@ -242,8 +358,8 @@ def read_xlsx_file(path: Path, sheet: str | None = None) -> RawTable:
     except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
         raise InputError(f"{path}: the workbook is damaged or incomplete (perhaps truncated while copying) "
                          f"({type(e).__name__}); save it again from Excel and import the new copy") from None
-    except Exception as e:   # openpyxl raises assorted errors for malformed XML parts
-        raise InputError(f"{path}: the workbook cannot be read ({type(e).__name__}: {e}); "
+    except Exception as e:   # openpyxl raises assorted errors for malformed XML parts (their text is not shown)
+        raise InputError(f"{path}: the workbook cannot be read ({type(e).__name__}); "
                          "save it again from Excel as .xlsx") from None
     try:
         names = wb.sheetnames
@@ -258,12 +374,12 @@ def read_xlsx_file(path: Path, sheet: str | None = None) -> RawTable:
                 hint = f'; did you mean "{guess}"?' if guess else ""
                 raise InputError(f'{path}: there is no sheet "{sheet}"{hint} Sheets: {", ".join(names)}')
             ws = wb[match]
+        title = ws.title
         try:
-            rows = [tuple(_cell_text(v) for v in r) for r in ws.iter_rows(values_only=True)]
+            rows = _xlsx_rows(path, ws, f'{path}, sheet "{title}"')
         except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
             raise InputError(f"{path}: the workbook is damaged or incomplete ({type(e).__name__}); "
                              "save it again from Excel and import the new copy") from None
-        title = ws.title
     finally:
         wb.close()
     label = f'{path}, sheet "{title}"'

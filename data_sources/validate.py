@@ -50,9 +50,10 @@ def check_header(table: RawTable, required=REQUIRED, optional=OPTIONAL) -> list[
         return [f"{table.label}: this is a DfE weekly attendance file, not the long format; import it with "
                 "--format dfe-attendance --la NAME|CODE"]
     if not any(c in known for c in cols):
-        shown = ", ".join(f'"{table.headers.get(c, c)}"' for c in cols[:8]) + (" ..." if len(cols) > 8 else "")
-        return [f"{table.header_where}: the header ({shown}) names none of the long-format columns; the first "
-                f"line must be {','.join(required)}[,{','.join(optional)}]"]
+        # Not quoted: a file that is not a figures file at all (a password file, say) is not echoed back.
+        return [f"{table.header_where}: the first line names none of the long-format columns "
+                f"({len(cols)} cell{'s' if len(cols) != 1 else ''}); it must be "
+                f"{','.join(required)}[,{','.join(optional)}]; check that this is the figures export"]
     for c in cols:
         if c in known:
             continue
