@@ -304,3 +304,33 @@ def test_the_chat_knows_the_benchmark_areas(store, config):
     assert ans.kind == "tracker" and ans.model.area == "England" and ans.model.area_kind == "comparator"
     assert answer("cla area=Yorkshire and The Humber", config, figures).model.area == "Yorkshire and The Humber"
     assert answer("cluster=Narnia", config, figures).kind == "error"
+
+
+def test_the_benchmarks_table_is_checked():
+    from tracker.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r'bad.toml, line \d+: benchmarks.statistical_neighbours: \'nearest\' is not '
+                                          r'allowed; use "dfe"'):
+        parse_config(CONFIG + '[benchmarks]\nstatistical_neighbours = "nearest"\n', "bad.toml")
+    with pytest.raises(ConfigError, match="not the city itself"):
+        parse_config(CONFIG + '[benchmarks]\nstatistical_neighbours = ["Leeds", "Sheffield"]\n', "bad.toml")
+    with pytest.raises(ConfigError, match='benchmarks.neighbours: unknown key; did you mean "statistical_neighbours"'):
+        parse_config(CONFIG + '[benchmarks]\nneighbours = "dfe"\n', "bad.toml")
+    with pytest.raises(ConfigError, match="tracker.la_code: must be a non-empty string"):
+        parse_config(CONFIG.replace('city = "Leeds"', 'city = "Leeds"\nla_code = ""'), "bad.toml")
+    assert parse_config(CONFIG.replace('city = "Leeds"', 'city = "Leeds"\nla_code = "E08000035"'), "c.toml").la_code \
+        == "E08000035"
+
+
+def test_a_configuration_without_the_obsession_is_told_what_to_add(store, small_config):
+    from tracker.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"small.toml: obsessions: the dfe-neet import .* add \[obsessions.neet\]"):
+        import_files(store, [NEET], small_config, fmt="dfe-neet")
+
+
+def test_la_code_finds_the_city_when_its_name_differs(store, tmp_path):
+    cfg = parse_config(CONFIG.replace('city = "Leeds"', 'city = "Leeds City"\nla_code = "E08000035"'), "c.toml")
+    import_files(store, [CLA], cfg, fmt="dfe-cla")
+    city = [f for f in store.published().figures if f.area == "Leeds City"]
+    assert {f.as_of.year for f in city} == {2024, 2025} and all(f.denominator in (174311, 176239) for f in city)
