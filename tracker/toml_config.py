@@ -146,11 +146,41 @@ def _areas(r: _Reader, value: Any, got: dict) -> dict:
     clusters = r.strings(areas, "clusters", "areas.")
     comparators = r.strings(areas, "comparators", "areas.")
     seen: set[str] = {got["city"].lower()}
+    slugs: dict[str, str] = {area_slug(got["city"]): got["city"]}
     for name in (*clusters, *comparators):
         if name.lower() in seen:
             raise r.fail("areas.clusters", f'"{name}" is named twice (or is the city); each area once')
         seen.add(name.lower())
+        other = slugs.setdefault(area_slug(name), name)
+        if other != name:
+            # Both would be /trackers/WEEK/<slug> in the archive and one file name in the outbox.
+            raise r.fail("areas.clusters", f'"{name}" and "{other}" give the same address '
+                         f'("{area_slug(name)}"); rename one so that they differ in letters or digits')
     return {"clusters": clusters, "comparators": comparators}
+
+
+def area_slug(name: str) -> str:
+    """An area's address in the archive: the rule of renderers.paths.slug (tests check they agree;
+    the core cannot import renderers)."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "area"
+
+
+# Control characters and the line and paragraph separators (U+2028, U+2029, NEL): never in a mail header.
+_NOT_IN_HEADERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _header_values(r: _Reader, got: dict) -> None:
+    """Refuse, at start, a value that goes into a mail header (From, Subject, List-Id) with a line break in it."""
+    values = [("tracker.city", got["city"]), ("tracker.sender", got["sender"]),
+              *(("areas.clusters", a) for a in got["clusters"]), *(("areas.comparators", a) for a in got["comparators"]),
+              *((f"obsessions.{o.key}.title", o.title) for o in got["obsessions"]),
+              *((f"obsessions.{o.key}.label", o.label) for o in got["obsessions"]),
+              *((f"subscriptions[{i}].name", s.name) for i, s in enumerate(got["subscriptions"]))]
+    for key, value in values:
+        bad = _NOT_IN_HEADERS.search(value or "")
+        if bad:
+            raise r.fail(key, f"contains U+{ord(bad.group()):04X} (a line break or control character), which "
+                         "cannot go into an email's headers; write it on one line without it")
 
 
 def _obsessions(r: _Reader, value: Any, got: dict) -> dict:
@@ -406,4 +436,5 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     got: dict = {}
     for name, check in TABLES.items():
         got.update(check(r, doc.get(name), got))
+    _header_values(r, got)
     return Config(**got, path=source)
