@@ -75,3 +75,35 @@ def test_email_html(request, browser, tmp_path, name, scheme, width):
         assert not _check(page, width)
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory, demo_config, demo_frame):
+    """The demo's published benchmarks loaded into a store: the compare page has something to show."""
+    from data_sources.benchmark_import import import_published
+    from tracker.arithmetic import build_compare
+    from tracker.demo_data import published_files
+    from tracker.store import Store
+
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('axe') / 'b.db'}")
+    store.create()
+    for fmt, path in published_files():
+        import_published(store, [path], demo_config, fmt)
+    store.save_figures(demo_frame, "demo")
+    return build_compare(store.figure_table(), demo_config, "cla")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_compare_page(browser, tmp_path, comparison, scheme, width):
+    from renderers.compare import render_compare, render_compare_html
+
+    (tmp_path / "c.png").write_bytes(render_compare(comparison))
+    (tmp_path / "compare.html").write_text(render_compare_html(comparison, image_src="c.png"))
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    try:
+        page = context.new_page()
+        page.goto((tmp_path / "compare.html").as_uri())
+        assert not _check(page, width)
+    finally:
+        context.close()
