@@ -38,11 +38,34 @@ def load_published(paths, config: Config, fmt: str, la: str | None = None):
         merged.notes += part.notes
         for table, rows in part.parts.items():
             merged.add(table, rows)
+    merged.problems += _across_files(merged.parts)
     if merged.problems:
         raise ValidationFailed(merged.problems, ", ".join(map(str, paths)))
     if not any(merged.parts.values()):
         raise InputError(f"{', '.join(map(str, paths))}: no figures for this configuration were found; nothing was written")
     return merged
+
+
+def _across_files(parts: dict[str, list[dict]]) -> list[str]:
+    """Rows of two files with the same key: one kept when they agree, a problem when they do not."""
+    from tracker.store import _COMPARED, _KEYS
+
+    problems = []
+    for table, rows in parts.items():
+        seen: dict[tuple, dict] = {}
+        kept = []
+        for row in rows:
+            key = tuple(row[k] for k in _KEYS[table])
+            first = seen.get(key)
+            if first is None:
+                seen[key] = row
+                kept.append(row)
+            elif table != "benchmark_areas" and any(first.get(c) != row.get(c) for c in _COMPARED[table]):
+                what = " ".join(str(k) for k in key if k not in ("", None))
+                problems.append(f"{row.get('source', '')}: {what} is also in {first.get('source', '')} with a "
+                                "different figure; import one of the two files")
+        parts[table] = kept
+    return problems
 
 
 def import_published(store, paths, config: Config, fmt: str, la: str | None = None):

@@ -334,3 +334,17 @@ def test_la_code_finds_the_city_when_its_name_differs(store, tmp_path):
     import_files(store, [CLA], cfg, fmt="dfe-cla")
     city = [f for f in store.published().figures if f.area == "Leeds City"]
     assert {f.as_of.year for f in city} == {2024, 2025} and all(f.denominator in (174311, 176239) for f in city)
+
+
+def test_two_files_of_one_import(store, config, tmp_path):
+    """The same figure in two files: once when they agree; refused, nothing written, when they do not."""
+    same = tmp_path / "same.csv"
+    same.write_text(CLA.read_text(encoding="utf-8"), encoding="utf-8")
+    summary, _ = import_files(store, [CLA, same], config, fmt="dfe-cla")
+    assert summary.new == len([f for f in store.published().figures])
+    before = store.published()
+    other = tmp_path / "other.csv"
+    other.write_text(CLA.read_text(encoding="utf-8").replace(",176239,1498,85", ",176239,1499,85"), encoding="utf-8")
+    with pytest.raises(ObsessionError, match="with a different figure; import one of the two files"):
+        import_files(store, [CLA, other], config, fmt="dfe-cla")
+    assert store.published() == before
