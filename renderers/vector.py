@@ -9,15 +9,16 @@ from __future__ import annotations
 import io
 import re
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache
 from types import SimpleNamespace
 from xml.sax.saxutils import escape
 
 from matplotlib import rc_context
+from matplotlib import text as _mtext
 from matplotlib.backends import _backend_pdf_ps
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 
 from tracker.model import Breakdown, Curve, Tracker
 
@@ -36,6 +37,7 @@ _RC = {"svg.fonttype": "none",       # <text> elements, not glyph outlines
        "ps.fonttype": 42,            # matplotlib sizes the PDF's font subsets by this: one subset per font
        "pdf.compression": 6}
 _ORIGINAL_SUBSET = getattr(_backend_pdf_ps, "get_glyphs_subset", None)
+_ORIGINAL_METRICS = getattr(_mtext, "_get_text_metrics_with_cache", None)
 
 
 # The drawing of each model, as its PNG draws it: the model's class name -> "module:function" in renderers/.
@@ -53,7 +55,9 @@ def figure_of(model) -> Figure:
 def _plain_letters(fig: Figure) -> Figure:
     """No ligatures: 'fi' stays two letters, so that a search for 'figures' finds it in any viewer
     (and the fonts need one subset each, not two)."""
-    for t in fig.findobj(Text):
+    # The words are the figure's and its axes' texts; tick labels are figures and dates. (findobj
+    # would also find the ticks, but asking for them runs the date locators: a tenth of a chart's time.)
+    for t in [*fig.texts, *(t for ax in fig.axes for t in ax.texts)]:
         if hasattr(t, "set_fontfeatures"):
             t.set_fontfeatures(("-liga", "-clig"))
     return fig
@@ -121,20 +125,46 @@ def _cached_subset(fontfile, glyphs):
     yield SimpleNamespace(font=_SavedFont(data), glyph_index_map=index_map)
 
 
+_METRICS: OrderedDict = OrderedDict()
+_METRICS_KEPT = 8192
+
+
+def _kept_metrics(renderer, text, fontprop, ismath, dpi):
+    """Text measurements kept across saves. matplotlib keeps them per renderer, and every save makes
+    a new one, so the same headings and labels were measured again in every PDF and SVG (a fifth of
+    the time); a string's size in one font, size and dpi does not change."""
+    inner = getattr(renderer, "_renderer", renderer)          # PDF's MixedModeRenderer wraps the real one
+    # A copy: FontProperties is mutable and hashed by its state (as matplotlib's own cache keys it).
+    key = (type(inner).__name__, text, fontprop.copy(), ismath, dpi)
+    got = _METRICS.get(key)
+    if got is None:
+        got = renderer.get_text_width_height_descent(text, fontprop, ismath=ismath)
+        _METRICS[key] = got
+        if len(_METRICS) > _METRICS_KEPT:
+            _METRICS.popitem(last=False)
+    return got
+
+
 def _save(fig: Figure, fmt: str, metadata: dict) -> bytes:
+    mtext = _mtext
     pdf_ps = _backend_pdf_ps
     out = io.BytesIO()
     with _RC_LOCK, rc_context(_RC):
-        # Swapped in only while this module saves, under the lock; left alone if matplotlib changes.
-        swap = fmt == "pdf" and getattr(pdf_ps, "get_glyphs_subset", None) is _ORIGINAL_SUBSET \
-            and hasattr(pdf_ps, "SubsetResults")
-        if swap:
-            pdf_ps.get_glyphs_subset = _cached_subset
+        # Both swapped in only while this module saves, under the lock; each left alone if matplotlib
+        # changes what it stands in for.
+        swaps = []
+        if fmt == "pdf" and getattr(pdf_ps, "get_glyphs_subset", None) is _ORIGINAL_SUBSET \
+                and hasattr(pdf_ps, "SubsetResults"):
+            swaps.append((pdf_ps, "get_glyphs_subset", _ORIGINAL_SUBSET, _cached_subset))
+        if getattr(mtext, "_get_text_metrics_with_cache", None) is _ORIGINAL_METRICS:
+            swaps.append((mtext, "_get_text_metrics_with_cache", _ORIGINAL_METRICS, _kept_metrics))
+        for module, name, _, new in swaps:
+            setattr(module, name, new)
         try:
             fig.savefig(out, format=fmt, metadata=metadata, facecolor="white")
         finally:
-            if swap:
-                pdf_ps.get_glyphs_subset = _ORIGINAL_SUBSET
+            for module, name, old, _ in swaps:
+                setattr(module, name, old)
     return out.getvalue()
 
 
