@@ -38,8 +38,10 @@ def _title(c: Comparison) -> str:
 def _name(line) -> str:
     if line.kind != "statistical_neighbours":
         return line.label
-    n = max(line.counts) if line.counts else len(line.members)
-    return f"Statistical neighbours (mean of {n} rates)"
+    # The latest point's count, and of how many neighbours, as the benchmark line says it.
+    n, total = (line.counts[-1] if line.counts else len(line.members)), len(line.members)
+    return f"Statistical neighbours (mean of {n} of {total} rates)" if n < total else \
+        f"Statistical neighbours (mean of {n} rates)"
 
 
 def _city(c: Comparison):

@@ -142,3 +142,20 @@ def test_the_archive_serves_the_comparison(app, live_server, demo_config):
     image = httpx.get(base + src.replace("&amp;", "&"), timeout=30)
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert httpx.get(f"{base}/compare/{week}/absence_primary", timeout=30).status_code == 404
+
+
+def test_a_neighbour_missing_in_the_latest_year(store, config, tmp_path):
+    from renderers.compare import _name
+
+    cut = tmp_path / "cla.csv"
+    lines = CLA.read_text(encoding="utf-8").splitlines(keepends=True)
+    cut.write_text("".join(ln for ln in lines if not (ln.startswith("2025,") and ",306,Croydon," in ln)), encoding="utf-8")
+    import_files(store, [SN], config, fmt="dfe-sn")
+    import_files(store, [cut], config, fmt="dfe-cla")
+    _weekly(store, [WEEK])
+    c = build_compare(store.figure_table(), config, "cla", WEEK)
+    sn = next(ln for ln in c.lines if ln.kind == "statistical_neighbours")
+    assert sn.counts == (10, 9)
+    assert sn.points[-1].value == pytest.approx(sum(_cla_rate(x) for x in NEIGHBOUR_CODES if x != "306") / 9)
+    assert _name(sn) == "Statistical neighbours (mean of 9 of 10 rates)"
+    assert "Statistical neighbours (mean of 9 of 10 rates)" in compare_alt_text(c)
