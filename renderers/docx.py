@@ -154,6 +154,7 @@ def picture(doc, png: bytes, *, title: str, description: str, width=None) -> Non
 def _small_print(doc, lines: list[str]) -> None:
     for line in lines:
         p = doc.add_paragraph()
+        p.paragraph_format.space_before = Pt(6)      # clear of the table above
         _run(p, line, italic=True, colour=MUTED)
 
 
