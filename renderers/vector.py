@@ -1,8 +1,14 @@
-"""The tracker, the breakdown and the turn-the-curve chart as SVG and print-quality PDF.
+"""The tracker, the breakdown, the turn-the-curve and the compare charts as SVG and print-quality PDF.
 
-The same matplotlib Figure as the PNG (renderers/png.py, renderers/curve.py), saved by matplotlib's SVG
-and PDF backends instead of Agg: text stays text (searchable, selectable), DejaVu Sans (shipped with
-matplotlib) is embedded in the PDF, and the alt text becomes the document's title and description.
+The same matplotlib Figure as the PNG (renderers/png.py, curve.py, compare.py), saved by matplotlib's
+SVG and PDF backends instead of Agg: text stays text (searchable, selectable), DejaVu Sans (shipped with
+matplotlib) is embedded in both, and the alt text becomes the document's title and description. The
+PDF page is put on A4 with pypdf, which also joins pages into the agenda pack (renderers/pack.py).
+
+Two of matplotlib's internals are stood in for while this module saves (under a lock, and only when
+they are what they were written against): font subsetting, done once per font and process, and text
+measuring, kept across saves. Both leave the output byte for byte as matplotlib's own would be,
+but for the subsets holding the common characters as well.
 """
 from __future__ import annotations
 
@@ -84,7 +90,7 @@ def description_of(model) -> str:
 
 
 def is_portrait(model) -> bool:
-    """The breakdown is a tall ranked list: portrait; the tracker and the curve are wide: landscape."""
+    """The breakdown is a tall ranked list: portrait; the tracker and the charts are wide: landscape."""
     return isinstance(model, Breakdown)
 
 
