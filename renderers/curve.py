@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from tracker.model import Curve
-from tracker.rolling import WINDOW_WEEKS, has_parts, rolling_rate
+from tracker.rolling import WINDOW_WEEKS, progress, rolls
 
 from . import _figure as fx
 from . import events as ev
@@ -155,18 +155,17 @@ def _series(curve: Curve):
     return xs, ys
 
 
-def _rolls(curve: Curve) -> bool:
-    """A term-time rate with its parts: the line is a rolling rate (the weekly figure is noise)."""
-    o = curve.obsession
-    return o.is_rate and o.term_time_only and has_parts(curve.history)
-
-
 def _line(curve: Curve) -> tuple[np.ndarray, np.ndarray]:
     """What the solid line shows: the weekly figures, or for a term-time rate its rolling rate."""
     if not _rolls(curve):
         return _series(curve)
     xs = _days(curve.history)
-    return xs, np.array([np.nan if p.value is None else p.value for p in rolling_rate(curve.history)], dtype=float)
+    line = progress(curve.obsession, curve.history)
+    return xs, np.array([np.nan if p.value is None else p.value for p in line], dtype=float)
+
+
+def _rolls(curve: Curve) -> bool:
+    return rolls(curve.obsession, curve.history)
 
 
 def _broken(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

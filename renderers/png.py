@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from tracker.model import (BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, SAME, Breakdown,
                            BreakdownRow, Tracker, TrackerRow)
-from tracker.rolling import WINDOW_WEEKS, has_parts, rolling_rate
+from tracker.rolling import WINDOW_WEEKS, progress, rolls
 
 from . import _figure as fx
 from .formatting import (VERDICT_WORD, WITHHELD, alt_text, arrow, benchmark_line, breakdown_alt_text,
@@ -88,7 +88,7 @@ def _footer_lines(tracker: Tracker) -> list[str]:
     lines = [f"Progress lines: every weekly figure since the {label}; the dotted line is the {label} level"
              + ("; gaps are withheld weeks or weeks with no figure (school holidays)."
                 if any(_has_gap(r) for r in tracker.rows) else ".")]
-    rolled = [r.obsession.label for r in tracker.rows if _rolls(r)]
+    rolled = [r.obsession.label for r in tracker.rows if rolls(r.obsession, r.series)]
     if rolled:
         lines.append(f"Progress lines of {' and '.join(rolled)} (term-time figures) are {WINDOW_WEEKS}-week rolling "
                      f"rates, recomputed from the {WINDOW_WEEKS} weeks' numerators and denominators "
@@ -101,15 +101,6 @@ def _footer_lines(tracker: Tracker) -> list[str]:
         lines.append(f'"{WITHHELD}": withheld to protect small numbers (counts below {tracker.suppress_below}, '
                      "or figures from which one could be worked out).")
     return [line for text in lines for line in fx.wrap_text(text, SMALL_PT, RIGHT - M)]
-
-
-def _rolls(row: TrackerRow) -> bool:
-    """A term-time rate with its parts: its progress line is a rolling rate (the weekly figure is noise)."""
-    return row.obsession.is_rate and row.obsession.term_time_only and has_parts(row.series)
-
-
-def _progress(row: TrackerRow):
-    return rolling_rate(row.series) if _rolls(row) else row.series
 
 
 def _has_gap(row: TrackerRow) -> bool:
@@ -302,7 +293,7 @@ def _sparkline(ax, row: TrackerRow, label: str, y0: float, h: float) -> None:
     weeks with no figure (school holidays) as gaps, never bridged."""
     import numpy as np
 
-    pts = _progress(row)
+    pts = progress(row.obsession, row.series)
     left, right = T_SPARK[0] + 10, T_SPARK[1] - 10
     top, bottom = y0 + 45, y0 + h - 80
     known = [p.value for p in pts if p.value is not None]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tracker.model import (BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker,
                            TrackerRow)
+from tracker.rolling import WINDOW_WEEKS, progress, rolls
 
 from .formatting import (VERDICT_WORD, arrow, benchmark_line, illustrative_notice, number, percent, rate_text,
                          signed, title_parts, week_label)
@@ -11,8 +12,9 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 
 def sparkline(row: TrackerRow, width: int = 16) -> str:
-    """The series since the baseline as block characters (withheld weeks as gaps)."""
-    values = [p.value for p in row.series]
+    """The series since the baseline as block characters (withheld weeks as gaps); a term-time rate's
+    rolling rate (tracker/rolling.py), so that it shows the trend rather than the week's noise."""
+    values = [p.value for p in progress(row.obsession, row.series)]
     if not values:
         return ""
     step = max(1, len(values) // width)
@@ -84,6 +86,10 @@ def render_text(tracker: Tracker) -> str:
         lines.append("")
     if any(r.withheld for r in tracker.rows):
         lines.append(f'"c": withheld to protect small numbers (counts below {tracker.suppress_below}).')
+    rolled = [r.obsession.label for r in tracker.rows if rolls(r.obsession, r.series)]
+    if rolled:
+        lines.append(f"Progress of {' and '.join(rolled)} (term-time figures): the {WINDOW_WEEKS}-week rolling rate, "
+                     f"recomputed from the {WINDOW_WEEKS} weeks' numerators and denominators.")
     if any(r.forecast for r in tracker.rows):
         lines.append("The pre-plan trend is a straight line continued from the years before the "
                      f"{label}: what would have happened had nothing changed, not a prediction.")

@@ -36,3 +36,13 @@ def rolling_rate(points: tuple[Point, ...], weeks: int = WINDOW_WEEKS) -> tuple[
 def has_parts(points: tuple[Point, ...]) -> bool:
     """True when the series carries numerators and denominators to recompute a rolling rate from."""
     return any(p.numerator is not None and p.denominator for p in points)
+
+
+def rolls(obsession, points: tuple[Point, ...]) -> bool:
+    """True when an obsession's progress line is its rolling rate: a term-time rate with its parts."""
+    return obsession.is_rate and obsession.term_time_only and has_parts(points)
+
+
+def progress(obsession, points: tuple[Point, ...]) -> tuple[Point, ...]:
+    """What a progress line shows: the rolling rate of a term-time rate, the weekly figures otherwise."""
+    return rolling_rate(points) if rolls(obsession, points) else points
