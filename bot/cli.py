@@ -120,9 +120,27 @@ def main(argv: list[str] | None = None) -> int:
     except ObsessionError as e:
         print(f"obsession {args.command}: {e}", file=sys.stderr)
         return e.exit_code
+    except Exception as e:
+        if type(e).__module__.split(".")[0] != "sqlalchemy":
+            raise
+        print(f"obsession {args.command}: {database_error(e)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def database_error(e: Exception) -> str:
+    """One line for a database error: what failed, the store's URL with its password masked, and what to check."""
+    import os
+
+    from tracker.settings import DEFAULT_DATABASE_URL, mask_url
+
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    cause = getattr(e, "orig", None) or e
+    first = next((ln.strip() for ln in str(cause).splitlines() if ln.strip()), type(cause).__name__)
+    return (f"the database cannot be used ({type(cause).__name__}: {mask_url(first)[:300]}); DATABASE_URL is "
+            f"{mask_url(url)}: check that the database is running and reachable and the user and password are right")
 
 
 if __name__ == "__main__":

@@ -225,13 +225,18 @@ Settings = make_dataclass(
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)[^@/\s]+@")
 
 
+def mask_url(text: str) -> str:
+    """`text` with the password of every URL in it masked: postgresql://u:***@host/db. Used wherever a URL is printed."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", text)
+
+
 def shown(setting: Setting, value: Any) -> str:
     """A value as it may be printed: secrets only as set / not set, passwords in URLs masked."""
     if setting.secret:
         return "set" if value else "not set"
     if value is None or value == ():
         return "not set"
-    return _PASSWORD_IN_URL.sub(r"\1***@", setting.kind.example(value))
+    return mask_url(setting.kind.example(value))
 
 
 ENV_EXAMPLE_HEAD = "# Every setting the product reads. Copy to .env and fill in what you use; leave the rest empty."

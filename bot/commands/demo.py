@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tracker.config import load_config
+from tracker.settings import mask_url
 
 
 def run(args, ctx) -> int:
@@ -14,7 +15,7 @@ def run(args, ctx) -> int:
     config = load_config(None)   # the demo's figures belong to the built-in Leeds configuration
     ctx = replace(ctx, config=config, _figures=None)
     summary = ctx.store.save_figures(demo_frame(config), SOURCE)
-    print(f"Demo figures in {ctx.settings.database_url}: {summary.describe()}.")
+    print(f"Demo figures in {mask_url(ctx.settings.database_url)}: {summary.describe()}.")
     print(illustrative_notice(config.city))
     from data_sources.benchmark_import import import_published
     from tracker.demo_data import published_files
