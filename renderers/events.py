@@ -14,6 +14,7 @@ from . import _figure as fx
 from .formatting import week_label
 
 LANE = 34            # px between label baselines
+FLOOR = 14           # px from the plot's top to the lowest lane's baseline (clear of the right margin's labels)
 SIZE = fx.MIN_PT     # pt, the event labels: 8 pt on paper at 16 cm wide (issue 10)
 GAP = 8              # px between a line and its label
 MIN_WIDTH = 170      # px: a label is wrapped to the room on its right, never narrower than this
@@ -56,22 +57,22 @@ def event_marks(events, plan_x: float, plan_lines, x_of, right: float) -> list[M
 def band_height(marks: list[Mark]) -> int:
     """The height the lanes need above the plot beyond the plan label's usual two (px)."""
     top = max(m.top for m in marks)
-    return max(0, top - 1) * LANE + (12 if top > 1 else 0)   # and a little air under the heading's rule
+    return max(0, top - 1) * LANE + FLOOR - 8 + (12 if top > 1 else 0)   # and air under the heading's rule
 
 
 def draw_marks(ax, marks: list[Mark], plot_top: float, plot_bottom: float) -> None:
     """Each line from the bottom of the plot up beside its label, and the label in its lanes."""
     for m in marks[1:]:   # the plan's own line is drawn by the chart; events' here
-        label_top = plot_top - 8 - LANE * m.top - 20
+        label_top = plot_top - FLOOR - LANE * m.top - 20
         # Solid and thin: the dashed line on this chart is the pre-plan trend.
         fx.line(ax, [m.x, m.x], [plot_bottom, label_top], fx.MUTED, 0.7)
     plan = marks[0]
-    fx.line(ax, [plan.x, plan.x], [plot_top, plot_top - 8 - LANE * plan.top - 20], fx.INK, 0.8,
+    fx.line(ax, [plan.x, plan.x], [plot_top, plot_top - FLOOR - LANE * plan.top - 20], fx.INK, 0.8,
             linestyle=(0, (1, 1.5)))
     for m in marks:
         for i, (text, bold, colour) in enumerate(m.lines):
             lane = m.top - i
-            fx.write(ax, m.x + GAP, plot_top - 8 - LANE * lane, text, SIZE, bold=bold,
+            fx.write(ax, m.x + GAP, plot_top - FLOOR - LANE * lane, text, SIZE, bold=bold,
                      colour=colour)
 
 

@@ -130,3 +130,22 @@ def test_events_imported_from_a_file(store, tmp_path, demo_config, demo_frame):
                                                          (date(2013, 6, 3), "Edge of care team")]
     neet = build_curve(store.figure_table(), demo_config, "neet", None, WEEK)
     assert [e.label for e in neet.events] == ["Edge of care team"]   # the one for every obsession
+
+
+def test_labels_near_the_end_keep_clear_of_the_margin_labels(demo_figures, demo_config):
+    """An event in the chart's last months: its label runs into the right margin, above the lines' labels."""
+    from renderers.curve import PLOT
+    from tracker.arithmetic import build_curve
+
+    late = (Event(date(2015, 6, 1), "Edge of care team relaunched across the city", ("cla",)),
+            Event(date(2015, 1, 5), "New fostering offer", ()))
+    curve = build_curve(demo_figures, dataclasses.replace(demo_config, events=late), "cla", None, WEEK)
+    test_labels_overlap_neither_labels_nor_lines(curve)
+    fig = draw_curve(curve)
+    boxes = _boxes(fig)
+    events = [b for b in boxes if any(w in b[0] for w in ("Edge of care", "relaunched", "fostering", "2015)"))]
+    margin = [b for b in boxes if b[1] >= PLOT[1] + 20 and b not in events]
+    assert events and margin
+    for a in events:
+        for b in margin:
+            assert a[3] <= b[1] or b[3] <= a[1] or a[4] <= b[2] or b[4] <= a[2], f"{a[0]!r} overlaps {b[0]!r}"
