@@ -334,8 +334,9 @@ def _sparkline(ax, row: TrackerRow, label: str, y0: float, h: float) -> None:
     if pts[-1].value is not None:
         fx.line(ax, [xs[-1]], [ys[-1]], COLOUR.get(row.verdict_since_baseline, fx.NAVY), marker="o",
                 markersize=4.2, markeredgecolor=fx.WHITE, markeredgewidth=0.6)
-    fx.write(ax, left, bottom + 46, f"{pts[0].week:%b %Y}", SMALL_PT, colour=fx.MUTED)
-    fx.write(ax, right, bottom + 46, f"{pts[-1].week:%b %Y}", SMALL_PT, colour=fx.MUTED, ha="right")
+    # "Apr ’11": two dates at 8 pt and more fit the column side by side only with short years.
+    fx.write(ax, left, bottom + 46, f"{pts[0].week:%b ’%y}", SMALL_PT, colour=fx.MUTED)
+    fx.write(ax, right, bottom + 46, f"{pts[-1].week:%b ’%y}", SMALL_PT, colour=fx.MUTED, ha="right")
 
 
 def _key(ax, y: float) -> int:
