@@ -111,3 +111,25 @@ def test_holiday_weeks_are_gaps_in_the_progress_line(trackers):
     lines = [ln for ln in fig.findobj(lambda a: a.__class__.__name__ == "Line2D") if len(ln.get_xdata()) > 50]
     assert lines, "no progress line drawn"
     assert any(np.isnan(np.asarray(ln.get_ydata(), dtype=float)).sum() >= missing for ln in lines)
+
+
+def _overlaps(fig) -> list[str]:
+    boxes = _texts(fig)
+    out = []
+    for i, (a, ba) in enumerate(boxes):
+        for b, bb in boxes[i + 1:]:
+            if ba.x0 < bb.x1 - 1 and bb.x0 < ba.x1 - 1 and ba.y0 < bb.y1 - 1 and bb.y0 < ba.y1 - 1:
+                out.append(f"{a.get_text()[:25]!r} / {b.get_text()[:25]!r}")
+    return out
+
+
+@pytest.mark.parametrize("week", [WEEK, date(2015, 9, 7)])   # the Figure 2 week; the first after the summer
+def test_no_text_runs_into_other_text(demo_figures, demo_config, week):
+    from tracker.arithmetic import build_breakdown, build_tracker
+
+    for area in (None, *demo_config.clusters):
+        fig = draw_tracker(build_tracker(demo_figures, demo_config, week, area))
+        assert not _overlaps(fig), (area, _overlaps(fig)[:3])
+    for o in demo_config.obsessions:
+        fig = draw_breakdown(build_breakdown(demo_figures, demo_config, o.key, week))
+        assert not _overlaps(fig), (o.key, _overlaps(fig)[:3])
