@@ -19,7 +19,9 @@ from .palette import VERDICT as COLOUR
 
 M = 60
 RIGHT = fx.WIDTH_PX - M
-PLOT = (175, 1090)
+PLOT = (190, 1030)
+SMALL = fx.MIN_PT            # the smallest text: 8 pt on paper at 16 cm wide, as on every image
+STEP = SMALL * fx.PT * 1.3   # its line step, px
 # kind -> (colour, line style, marker, width): the city bold and solid, the others lighter and broken.
 STYLE = {"city": (fx.NAVY, "-", "o", 2.2), "statistical_neighbours": (fx.INK, (0, (5, 2)), "s", 1.3),
          "region": (fx.MUTED, (0, (6, 2, 1.5, 2)), "^", 1.3), "national": (TREND, (0, (1.2, 1.6)), "D", 1.5)}
@@ -100,26 +102,31 @@ def draw_compare(c: Comparison) -> Figure:
     small = ["Published figures: Department for Education (Open Government Licence v3.0)."]
     if c.illustrative:
         small.append("The weekly figures elsewhere are illustrative (synthetic); these published ones are the DfE's.")
-    plot_top, plot_bottom = 300, 860
-    height = plot_bottom + 100 + 30 * len(small) + M
+    small = [line for text in small for line in fx.wrap_text(text, SMALL, RIGHT - M)]
+    size, title_lines = fx.fit_title(_title(c), 15.0, RIGHT - M)
+    extra = (len(title_lines) - 1) * size * fx.PT * 1.2
+    plot_top, plot_bottom = 310 + extra, 880 + extra
+    height = int(plot_bottom + 120 + STEP * len(small) + M)
     fig, ax = fx.canvas(height)
-    title = _title(c)
-    size = min(15.0, 15.0 * (RIGHT - M) / max(1.0, fx.text_width(title, 15.0, True)))
-    fx.write(ax, M, M + 50, title, size, bold=True, colour=fx.NAVY)
+    y = M + 50
+    for line in title_lines:
+        fx.write(ax, M, y, line, size, bold=True, colour=fx.NAVY)
+        y += size * fx.PT * 1.2
+    M_ = M + extra   # the lines under a two-line title move down with it
     direction = "lower" if c.obsession.direction == "reduce" else "higher"
-    fx.write(ax, M, M + 108, f"{c.measure[0].upper()}{c.measure[1:]}; {direction} is better", 9)
+    fx.write(ax, M, M_ + 108, f"{c.measure[0].upper()}{c.measure[1:]}; {direction} is better", 9)
     city = _city(c)
     if city is not None and city.points:
-        fx.write(ax, M, M + 160, f"Published figures to {week_label(city.points[-1].week)}", 9)
-    fx.rect(ax, M, M + 184, RIGHT - M, 5, fx.NAVY)
+        fx.write(ax, M, M_ + 160, f"Published figures to {week_label(city.points[-1].week)}", 9)
+    fx.rect(ax, M, M_ + 184, RIGHT - M, 5, fx.NAVY)
 
     frame = _Frame(c, plot_top, plot_bottom)
     _chart(ax, c, frame)
     _labels(ax, c, frame)
-    y = plot_bottom + 110
+    y = plot_bottom + 130
     for line in small:
-        fx.write(ax, M, y, line, 5.8, colour=fx.MUTED, italic=True)
-        y += 30
+        fx.write(ax, M, y, line, SMALL, colour=fx.MUTED, italic=True)
+        y += STEP
     return fig
 
 
@@ -154,13 +161,13 @@ def _chart(ax, c: Comparison, f: _Frame) -> None:
     for v in f.ticks:
         y = f.y(v)
         fx.line(ax, [PLOT[0], PLOT[1]], [y, y], fx.RULE, 0.5)
-        fx.write(ax, PLOT[0] - 14, y, fmt(v), 6.2, ha="right", va="center")
+        fx.write(ax, PLOT[0] - 14, y, fmt(v), SMALL, ha="right", va="center")
     fx.line(ax, [PLOT[0], PLOT[0]], [f.top - 10, f.bottom], fx.MUTED, 0.6)
     fx.line(ax, [PLOT[0], PLOT[1]], [f.bottom, f.bottom], fx.MUTED, 0.6)
     for d in f.dates:   # ticks at the figures' own dates (31 March, or the end of February), by year
         x = f.x(d)
         fx.line(ax, [x, x], [f.bottom, f.bottom + 10], fx.MUTED, 0.6)
-        fx.write(ax, x, f.bottom + 48, str(d.year), 6.2, ha="center")
+        fx.write(ax, x, f.bottom + 56, str(d.year), SMALL, ha="center")
     for ln in sorted(c.lines, key=lambda ln: ln.kind == "city"):   # the city's line on top
         colour, ls, marker, lw = STYLE[ln.kind]
         city = ln.kind == "city"
@@ -181,15 +188,16 @@ def _labels(ax, c: Comparison, f: _Frame) -> None:
         colour = STYLE[ln.kind][0]
         verdict = judge(c, ln) if ln.kind != "city" else None
         value = benchmark_value(ln.points[-1].value, c.unit)
-        blocks.append([centre, 58 + (40 if verdict in (BETTER, WORSE) else 0),
-                       _block(_name(ln) if ln.kind != "city" else c.city, value, colour, verdict, c.city)])
+        name = fx.wrap_text(_name(ln) if ln.kind != "city" else c.city, SMALL, RIGHT - (PLOT[1] + 24), bold=True)
+        blocks.append([centre, STEP * (len(name) + 1) + 14 + (52 if verdict in (BETTER, WORSE) else 0),
+                       _block(name, value, colour, verdict, c.city)])
     blocks.sort(key=lambda b: b[0])
-    tops, floor = [], plot_top - 20
+    tops, floor = [], plot_top - 30
     for centre, h, _ in blocks:
         top = max(centre - h / 2, floor)
         tops.append(top)
-        floor = top + h + 14
-    overflow = floor - 14 - (plot_bottom + 50)
+        floor = top + h + 10
+    overflow = floor - 10 - (plot_bottom + 60)
     if overflow > 0:
         tops = [t - overflow for t in tops]
     x = PLOT[1] + 24
@@ -197,17 +205,16 @@ def _labels(ax, c: Comparison, f: _Frame) -> None:
         draw(ax, x, top)
 
 
-def _block(name: str, value: str, colour: str, verdict: str | None, city: str):
-    width = RIGHT - (PLOT[1] + 24)
-    size = 6.4
-    while fx.text_width(name, size, True) > width and size > 4.6:   # long names: a smaller size, never overlap
-        size -= 0.2
-
+def _block(name: list[str], value: str, colour: str, verdict: str | None, city: str):
+    """A line's label: its name (wrapped, never shrunk below the print minimum), value and verdict."""
     def draw(ax, x: float, top: float) -> None:
-        fx.write(ax, x, top + 22, name, size, bold=True, colour=colour)
-        fx.write(ax, x, top + 52, value, 6.2, colour=fx.INK)
+        y = top + STEP
+        for line in name:
+            fx.write(ax, x, y, line, SMALL, bold=True, colour=colour)
+            y += STEP
+        fx.write(ax, x, y, value, SMALL, colour=fx.INK)
         if verdict in (BETTER, WORSE):
-            fx.pill(ax, x, top + 80, f"{city} {VERDICT_WORD[verdict]}", COLOUR[verdict], size=5.6, ha="left")
+            fx.pill(ax, x, y + 40, f"{city} {VERDICT_WORD[verdict]}", COLOUR[verdict], size=SMALL, ha="left")
     return draw
 
 

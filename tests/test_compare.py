@@ -59,12 +59,14 @@ def test_alt_text_png_and_json(comparison):
 
 
 def test_latest_values_labelled_at_the_line_ends_without_overlap(comparison):
+    from renderers.compare import PLOT
+
     fig = draw_compare(comparison)
     drawn = texts(fig)
-    for label in ("Leeds", "85", "Yorkshire and The Humber", "77", "England", "67",
-                  "Statistical neighbours (mean of 10 rates)", "Leeds worse"):
+    for label in ("Leeds", "85", "Yorkshire and The Humber", "77", "England", "67", "Leeds worse"):
         assert label in drawn, label
-    right = [b for b in _boxes(fig) if b[1] > 1090]   # the labels right of the plot
+    assert "Statistical neighbours (mean of 10 rates)" in " ".join(drawn)   # wrapped, never shrunk
+    right = [b for b in _boxes(fig) if b[1] > PLOT[1]]   # the labels right of the plot
     assert len(right) >= 8
     for i, a in enumerate(right):
         for b in right[i + 1:]:
@@ -159,3 +161,17 @@ def test_a_neighbour_missing_in_the_latest_year(store, config, tmp_path):
     assert sn.points[-1].value == pytest.approx(sum(_cla_rate(x) for x in NEIGHBOUR_CODES if x != "306") / 9)
     assert _name(sn) == "Statistical neighbours (mean of 9 of 10 rates)"
     assert "Statistical neighbours (mean of 9 of 10 rates)" in compare_alt_text(c)
+
+
+def test_in_print_nothing_under_8_pt_and_everything_inside(comparison):
+    """As every image: at 16 cm wide nothing is smaller than 8 pt, and no text leaves the image."""
+    import dataclasses
+
+    from tests.test_png_titles import _inside, _too_small
+
+    long_city = dataclasses.replace(comparison, city="Kingston upon Hull, City of")
+    for c in (comparison, long_city):
+        fig = draw_compare(c)
+        fig.canvas.draw()
+        assert not _inside(fig), _inside(fig)[:3]
+        assert not _too_small(fig), _too_small(fig)[:3]
