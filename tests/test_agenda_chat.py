@@ -66,3 +66,21 @@ def test_the_answers_signed_link_opens_the_file_in_the_archive(app, live_server,
     r = httpx.get(link, timeout=120)
     assert r.status_code == 200
     assert Document(io.BytesIO(r.content)).paragraphs[0].text == "Weekly obsessions tracker: Armley"
+
+
+def test_teams_document_cards_are_valid_adaptive_cards(demo_config, demo_figures):
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent / "fixtures" / "adaptive-card-1.5.json").read_text())
+    validator = jsonschema.Draft6Validator(schema)
+    ans = answer("cluster=armley format=docx week=2015-07-20", demo_config, demo_figures)
+    for url in ("https://tracker.example/trackers/2015-07-20/armley.docx?sig=abc", None):
+        card = to_teams(ans, image_url=url)["attachments"][0]["content"]
+        errors = sorted(validator.iter_errors(card), key=str)
+        assert not errors, errors[0].message
+        words = json.dumps(card)
+        assert ("Download the Word document" in words) == (url is not None)
+        assert url is not None or "/trackers/2015-07-20/armley.docx" in words
