@@ -52,8 +52,13 @@ def test_png_draws_the_line_wrapped(models):
 
     tracker, breakdown = models
     line = _line(tracker)
+    from tests.test_png_titles import _inside, _too_small
+
     for model in (tracker, breakdown):
-        drawn = texts(draw(model))
+        fig = draw(model)
+        fig.canvas.draw()
+        assert not _inside(fig) and not _too_small(fig), (_inside(fig)[:2], _too_small(fig)[:2])
+        drawn = texts(fig)
         expected = fx.wrap_text(line, SMALL_PT, RIGHT - 60)
         for part in expected:
             assert part in drawn
