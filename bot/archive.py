@@ -26,6 +26,7 @@ from datetime import date
 
 from bot import urls
 from bot.chat.service import ChatService
+from renderers.palette import INK, MUTED
 from renderers.paths import slug
 from renderers.views import IMAGE, VIEWS, Place, View, view_of
 from tracker.config import Config
@@ -271,7 +272,8 @@ class Archive:
                            for a in (self.config.city, *self.config.clusters))
         obs = " · ".join(f'<a href="{breakdown.path(Place(week, obsession=o.key))}">{html.escape(o.label)}</a>'
                          for o in self.config.obsessions)
-        style = "font:14px Arial,Helvetica,sans-serif;max-width:640px;margin:8px auto;padding:0 8px;color:#1A1A1A"
+        # Colours from the one palette; dark mode and tap sizes in templates/email_base.html's style block.
+        style = f"font:14px Arial,Helvetica,sans-serif;max-width:640px;margin:8px auto;padding:0 8px;color:{INK}"
         return (f'<nav aria-label="Archive" style="{style}">{" &nbsp; ".join(links)}'
                 f'{self._downloads(view, place)}'
                 f'<details style="margin-top:4px"><summary>Other areas and breakdowns</summary>'
@@ -290,7 +292,7 @@ class Archive:
         link = lambda fmt, label: (f'<a href="{html.escape(urls.signed_path(self.settings, f"{base}.{fmt}"))}" '  # noqa: E731
                                    f'download>{label}</a>')
         return (f'<p style="margin:4px 0">Download for an agenda: {link("docx", "Word")} · {link("pdf", "PDF")} '
-                f'<span style="color:#555555">({html.escape(what)})</span></p>')
+                f'<span style="color:{MUTED}">({html.escape(what)})</span></p>')
 
     async def _is_latest(self, week: date) -> bool:
         """True when `week` is the latest week of the figures."""

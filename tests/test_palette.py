@@ -63,7 +63,8 @@ HEX = re.compile(r"#[0-9A-Fa-f]{6}\b")
 @pytest.mark.parametrize("path", ["renderers/png.py", "renderers/curve.py", "renderers/_figure.py",
                                   "renderers/email.py", "renderers/formatting.py", "renderers/teams.py",
                                   "renderers/slack.py", "templates/email_base.html",
-                                  "templates/email_tracker.html", "templates/email_breakdown.html"])
+                                  "templates/email_tracker.html", "templates/email_breakdown.html",
+                                  "bot/archive.py"])
 def test_no_renderer_declares_a_colour_of_its_own(path):
     """Colours are declared once, in renderers/palette.py; renderers and templates only name them."""
     found = HEX.findall((ROOT / path).read_text())
