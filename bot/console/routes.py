@@ -177,7 +177,10 @@ class Console:
 
     async def sign_in(self, request):
         """POST: a local account's address and password."""
-        form = await request.form(max_part_size=64 * 1024)
+        raw = request.headers.get("content-length", "")
+        if not raw.isdigit() or int(raw) > 16 * 1024:       # bounded before it is read
+            return await self.sign_in_page(request, "That sign-in form was too large; try again.", 413)
+        form = await request.form(max_part_size=8 * 1024, max_files=0)
         if not sessions.csrf_ok(request.session, form.get("csrf")):
             return await self.sign_in_page(request, "The form had expired; try again.", 403)
         email = str(form.get("email", "")).strip().lower()[:320]
