@@ -3,9 +3,10 @@
 Claiming a row is one conditional UPDATE (pending/failed -> sending, by this run) that only one
 process can win, on SQLite and on a PostgreSQL shared by several machines. A row is marked sent the
 moment its channel accepts it. A row left "sending" by a run that died is taken over by the next
-run (at once when that run was on this machine and its process is gone, otherwise after LEASE):
-the message is sent again, with the same Message-ID for email, because only the channel knows
-whether the dead run's last message arrived.
+run (at once when that run was on this machine and its process is gone, otherwise after LEASE).
+Only the channel knows whether the dead run's last message arrived: Slack is asked (each post names
+its row in message metadata, looked up in conversations.history; found, the row is marked sent, see
+bot/channels/slack.py), email is sent again with the same Message-ID, so mail clients show it once.
 """
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
 """The Slack app manifest ("Create an app > From a manifest"): pure, so a test can read every field.
 
 Only what the product uses: the bot user, the `/obsession` slash command (answered over HTTP at
-/slack/events, or through Socket Mode), and the three bot scopes its calls need: `commands` (the slash
-command), `chat:write` (chat.postMessage for the weekly posts) and `files:write` (files_upload_v2 for
-the tracker image). No event subscriptions, no interactivity, no user scopes.
+/slack/events, or through Socket Mode), and the bot scopes its calls need: `commands` (the slash
+command), `chat:write` (chat.postMessage for the weekly posts), `files:write` (files_upload_v2 for
+the tracker image) and `channels:history` / `groups:history` (conversations.history, to find whether a
+post interrupted by a crash arrived before posting it again). No event subscriptions, no
+interactivity, no user scopes.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from urllib.parse import urlsplit
 from renderers.palette import NAVY
 from tracker.errors import ConfigError
 
-BOT_SCOPES = ("commands", "chat:write", "files:write")
+BOT_SCOPES = ("commands", "chat:write", "files:write", "channels:history", "groups:history")
 COMMAND = "/obsession"
 USAGE_HINT = "[obsession] [cluster=NAME] [clusters] [week=YYYY-MM-DD|last] [public] | help"
 NAME_MAX, DESCRIPTION_MAX = 35, 140          # Slack's limits for display_information

@@ -18,7 +18,7 @@ from tracker.errors import ConfigError, HeldByQualityGate
 
 from .channels import CHANNELS, by_kind
 from .channels.base import ChannelError, ChannelPlugin, Delivery, PlanContext
-from .ledger import SENT, Key
+from .ledger import FAILED, SENDING, SENT, Key
 from .recipients import Target, drop_unsubscribed, select_subscriptions, targets
 
 HOLD = "quality-hold"        # the ledger's subscription name for the owners' notice of a held week
@@ -106,6 +106,11 @@ class Run:
             ch.open()
         return self.channels[plugin.kind]
 
+    def _arrived(self, kind: str, delivery: Delivery) -> bool:
+        """Whether a delivery a dead run was sending has arrived, for channels that can tell (Slack); else False."""
+        arrived = getattr(self.channel(kind), "arrived", None)
+        return bool(arrived and arrived(delivery))
+
     def close(self) -> None:
         """Close every channel opened."""
         for ch in self.channels.values():
@@ -151,6 +156,13 @@ class Run:
                     delivery = None
                     try:
                         delivery = make(row.generation)
+                        if row.status in (SENDING, FAILED) and self._arrived(kind, delivery):
+                            # Tried before (a dead run's, or one that failed after perhaps reaching the
+                            # channel) and the channel finds it arrived: marked sent, not sent twice.
+                            ledger.mark_sent(row.id)
+                            self.summary.already[kind] += 1
+                            progress.step()
+                            continue
                         self.channel(kind).send(delivery)
                     except ChannelError as e:
                         if e.fatal:

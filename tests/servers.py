@@ -2,8 +2,9 @@
 
 The Slack server speaks the parts of the Web API the product calls, with the request and response
 shapes of Slack's documentation (https://docs.slack.dev/reference/methods/...): auth.test,
-files.getUploadURLExternal, the upload URL it hands out, files.completeUploadExternal and
-chat.postMessage.
+files.getUploadURLExternal, the upload URL it hands out, files.completeUploadExternal,
+chat.postMessage (keeping a message's metadata) and conversations.history (GET, newest first, with
+each message's metadata only when include_all_metadata is true, paged by cursor).
 """
 from __future__ import annotations
 
@@ -146,6 +147,37 @@ class SlackHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self):
+        srv: SlackServer = self.server.owner
+        path = urlsplit(self.path).path
+        params = _params(self)
+        method = path.rsplit("/", 1)[-1]
+        with srv.lock:
+            srv.calls.append({"method": method, "params": params, "auth": self.headers.get("Authorization"),
+                              "at": time.monotonic()})
+        if self.headers.get("Authorization") != f"Bearer {srv.token}":
+            return self._json(200, {"ok": False, "error": "invalid_auth"})
+        if method != "conversations.history":
+            return self._json(200, {"ok": False, "error": "unknown_method"})
+        return self._history(srv, params)
+
+    def _history(self, srv, params: dict):
+        """conversations.history: the channel's posts newest first, paged by cursor (slack_sdk may POST it)."""
+        if "conversations.history" in srv.missing_scopes:
+            return self._json(200, {"ok": False, "error": "missing_scope", "needed": "channels:history"})
+        channel = params.get("channel")
+        with srv.lock:
+            history = [m for m in reversed(srv.posts) if m.get("channel") == channel]
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = history[start:start + limit]
+        with_meta = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = [{"type": "message", "text": m.get("text", ""), "ts": m.get("_ts"),
+                     **({"metadata": m["metadata"]} if with_meta and m.get("metadata") else {})} for m in page]
+        more = start + limit < len(history)
+        return self._json(200, {"ok": True, "messages": messages, "has_more": more,
+                                "response_metadata": {"next_cursor": str(start + limit) if more else ""}})
+
     def do_POST(self):
         srv: SlackServer = self.server.owner
         path = urlsplit(self.path).path
@@ -185,14 +217,20 @@ class SlackHandler(BaseHTTPRequestHandler):
                 srv.completed.append({"id": f["id"], "title": f.get("title"), "channel": channel,
                                       "bytes": srv.uploads.get(f["id"]), **srv.pending.get(f["id"], {})})
             return self._json(200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]})
+        if method == "conversations.history":
+            return self._history(srv, params)
         if method == "chat.postMessage":
             channel = params.get("channel")
             if channel in srv.not_in:
                 return self._json(200, {"ok": False, "error": "not_in_channel"})
             if channel in srv.missing:
                 return self._json(200, {"ok": False, "error": "channel_not_found"})
+            ts = f"{time.time():.6f}"
+            params["_ts"] = ts
             srv.posts.append(params)
-            return self._json(200, {"ok": True, "channel": channel, "ts": f"{time.time():.6f}"})
+            if srv.after_post is not None:
+                srv.after_post(params)
+            return self._json(200, {"ok": True, "channel": channel, "ts": ts})
         return self._json(200, {"ok": False, "error": "unknown_method"})
 
 
@@ -211,6 +249,8 @@ class SlackServer(_Server):
         self.uploads: dict = {}
         self.completed: list = []
         self.posts: list = []
+        self.missing_scopes: set[str] = set()   # methods answered missing_scope
+        self.after_post = None                   # callable(params) run after a post is stored
 
     @property
     def api_url(self) -> str:

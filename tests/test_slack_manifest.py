@@ -44,15 +44,18 @@ def test_socket_manifest_has_no_request_url(demo_env, capsys):
 
 def test_bot_scopes_are_what_the_product_calls_and_no_more(demo_env, capsys):
     m = _printed(capsys, "--socket")
-    assert sorted(m["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "files:write"]
+    assert sorted(m["oauth_config"]["scopes"]["bot"]) == ["channels:history", "chat:write", "commands", "files:write",
+                                                           "groups:history"]
     assert set(m["oauth_config"]["scopes"]) == {"bot"}          # no user scopes
-    # Each scope is there for a call the code makes: the slash command, posting, uploading the image.
+    # Each scope is there for a call the code makes: the slash command, posting, uploading the image, and
+    # reading a channel's history (did an interrupted post arrive?).
     source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
     assert "app.command(" in source and "chat_postMessage(" in source and "files_upload_v2(" in source
     for call in re.findall(r"client\.(\w+)\(", source):
         # auth.test needs no scope; apps.connections.open is called with the app-level token
         # (connections:write, made by hand on the app page: a manifest cannot hold it).
-        assert call in ("chat_postMessage", "files_upload_v2", "auth_test", "apps_connections_open"), f"{call} may need a scope the manifest lacks"
+        assert call in ("chat_postMessage", "files_upload_v2", "auth_test", "apps_connections_open",
+                        "conversations_history"), f"{call} may need a scope the manifest lacks"
 
 
 def test_names_with_yaml_specials_stay_text():

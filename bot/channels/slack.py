@@ -2,17 +2,25 @@
 
 SLACK_API_URL points the client at another API base (GovSlack, or a test server). Rate limits (HTTP
 429 with Retry-After) and server errors are retried by the SDK's own retry handlers.
+
+Exactly once: each weekly post carries message metadata naming its ledger row (week, subscription,
+channel, generation). A row a dead run left `sending` (or one that failed, perhaps after Slack had
+it) is looked up in the channel's recent history (conversations.history with include_all_metadata)
+before it is posted again (`arrived`), and marked sent if the post is there; only the picture of such
+a post may be uploaded twice, never the message.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .base import ChannelError, ChannelPlugin, Delivery, PlanContext, Planned
 from .outbox import safe_name, write_file
 
 DEFAULT_API_URL = "https://slack.com/api/"
+EVENT_TYPE = "obsession_tracker_post"      # the message metadata's event_type on every weekly post
+HISTORY_LOOKBACK = 200                     # recent messages of a channel searched for a post a dead run made
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,17 @@ class SlackPost:
     filename: str
     title: str
     alt_text: str
+
+
+def ledger_metadata(week, subscription: str, channel: str, generation: int) -> dict:
+    """The message metadata naming a post's ledger row (Slack: metadata={"event_type", "event_payload"})."""
+    return {"event_type": EVENT_TYPE, "event_payload": {
+        "week": week.isoformat(), "subscription": subscription, "channel": channel, "generation": generation}}
+
+
+def with_metadata(post: SlackPost, metadata: dict) -> SlackPost:
+    """The post with the metadata on its message."""
+    return replace(post, message={**post.message, "metadata": metadata})
 
 
 def build_payload(model, png: bytes, channel: str, filename: str = "tracker.png") -> SlackPost:
@@ -125,6 +144,44 @@ class SlackChannel:
         except OSError as e:
             raise ChannelError(f"cannot reach Slack at {self.base_url} ({e}); check SLACK_API_URL") from None
 
+    def arrived(self, delivery: Delivery) -> bool:
+        """True when the delivery's post (by its ledger metadata) is already in the channel's recent history:
+        asked for a row tried before (left `sending` by a dead run, or failed), so that it is marked sent
+        rather than posted twice."""
+        from slack_sdk.errors import SlackApiError
+
+        p: SlackPost = delivery.payload
+        wanted = p.message.get("metadata")
+        if not wanted:
+            return False
+        if self.client is None:
+            self.open()
+        cursor, seen = None, 0
+        try:
+            while seen < HISTORY_LOOKBACK:
+                page = self.client.conversations_history(channel=p.channel, include_all_metadata=True,
+                                                         limit=min(100, HISTORY_LOOKBACK - seen), cursor=cursor)
+                messages = page.get("messages") or []
+                seen += len(messages)
+                if any((m.get("metadata") or {}).get("event_type") == wanted["event_type"]
+                       and (m.get("metadata") or {}).get("event_payload") == wanted["event_payload"]
+                       for m in messages):
+                    return True
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not messages or not cursor:
+                    return False
+        except SlackApiError as e:
+            code = e.response.get("error", "") if e.response is not None else ""
+            if code in ("missing_scope", "not_in_channel"):
+                raise ChannelError(f"cannot tell whether an interrupted post to channel {p.channel} arrived "
+                                   f"(conversations.history: {code}); add the channels:history and groups:history "
+                                   "scopes to the app and reinstall it, or check the channel and run with --force"
+                                   ) from None
+            raise self._error(e, p.channel) from None
+        except OSError as e:
+            raise ChannelError(f"cannot reach Slack at {self.base_url} ({e}); check SLACK_API_URL") from None
+        return False
+
     def close(self) -> None:
         """Nothing to release (the client opens a connection per call)."""
         self.client = None
@@ -153,8 +210,11 @@ class SlackPlugin(ChannelPlugin):
         """One post per channel: the image and the Block Kit message."""
         outbox = not self.configured(pc.settings)
         posts = [build_payload(model, png, c) for c in channels]
-        return [Planned(p.channel, lambda generation, p=p: Delivery(p.channel, f"Slack {p.channel}", p), outbox)
-                for p in posts]
+
+        def make(generation: int, p: SlackPost) -> Delivery:
+            post = with_metadata(p, ledger_metadata(pc.week, sub.name, p.channel, generation))
+            return Delivery(p.channel, f"Slack {p.channel}", post)
+        return [Planned(p.channel, lambda generation, p=p: make(generation, p), outbox) for p in posts]
 
     def dry_run_lines(self, settings, subscription: str, channels: list[str], sent: set) -> list[str]:
         """One line per channel."""
@@ -165,7 +225,8 @@ class SlackPlugin(ChannelPlugin):
     def outbox_write(self, folder: Path, delivery: Delivery) -> Path:
         """slack-<channel>.json (the chat.postMessage body), and the image beside it once."""
         p: SlackPost = delivery.payload
-        path = write_file(folder, f"slack-{safe_name(p.channel)}.json", json.dumps(p.message, indent=2) + "\n")
+        body = {k: v for k, v in p.message.items() if k != "metadata"}     # as pasted into the Block Kit Builder
+        path = write_file(folder, f"slack-{safe_name(p.channel)}.json", json.dumps(body, indent=2) + "\n")
         if not (folder / p.filename).exists():
             write_file(folder, p.filename, p.png)
         return path
