@@ -14,7 +14,7 @@ from tracker.model import BETTER, SAME, WORSE, Comparison
 
 from . import _figure as fx
 from .formatting import VERDICT_WORD, benchmark_value, week_label
-from .palette import TREND
+from .palette import BORDER, DARK_INK, DARK_PAGE, INK, TREND, WHITE
 from .palette import VERDICT as COLOUR
 
 M = 60
@@ -263,11 +263,12 @@ def render_compare_html(c: Comparison, image_src: str, view_url: str | None = No
     return ("<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{esc(_title(c))}</title>"
-            "<style>body{font:16px Arial,Helvetica,sans-serif;color:#1A1A1A;background:#FFFFFF;margin:0}"
+            "<style>body{font:16px Arial,Helvetica,sans-serif;color:" + INK + ";background:" + WHITE + ";margin:0}"
             "main{max-width:640px;margin:0 auto;padding:8px}img{width:100%;height:auto}"
             "table{border-collapse:collapse;font-size:14px;display:block;overflow-x:auto}"
-            "th,td{border:1px solid #C4CCD6;padding:4px 6px;text-align:right}th[scope=row]{text-align:left}"
-            "@media (prefers-color-scheme: dark){body{background:#121417;color:#EEF0F3}}</style></head>"
+            "th,td{border:1px solid " + BORDER + ";padding:4px 6px;text-align:right}th[scope=row]{text-align:left}"
+            "@media (prefers-color-scheme: dark){body{background:" + DARK_PAGE + ";color:" + DARK_INK + "}}"
+            "</style></head>"
             f"<body><main><h1 style=\"font-size:22px;color:inherit\">{esc(_title(c))}</h1>"
             f"<p>{esc(c.measure[0].upper() + c.measure[1:])}, published by the Department for Education.</p>"
             f"<img src=\"{esc(image_src)}\" alt=\"{esc(compare_alt_text(c))}\">"
