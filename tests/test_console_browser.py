@@ -167,6 +167,9 @@ def test_the_analyst_and_the_approver_in_chromium(browser, console, smtp, shots,
     assert "approve" in p.page.inner_text("main") and "load" in p.page.inner_text("main")
     p.axe("audit")
     p.page.goto(base + "/console/weeks/2015-07-20/email")
+    p.page.wait_for_load_state("networkidle")
+    assert p.page.evaluate("[document.images[0].complete, document.images[0].naturalWidth]")[1] == 1600
+    p.axe("email")
     p.page.goto(base + "/console/not-a-page")
     p.axe("not-found")
     a.page.goto(base + "/console/audit")                                # an analyst may not
