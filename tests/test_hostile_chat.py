@@ -183,3 +183,23 @@ def test_uvicorn_gets_the_limits_from_the_settings():
     assert (c.limit_concurrency, c.timeout_keep_alive, c.h11_max_incomplete_event_size, c.timeout_graceful_shutdown) \
         == (33, 4, 8000, 9)
     assert issubclass(c.http, TimedH11Protocol) and c.http.read_timeout == 7
+
+
+def test_socket_mode_sigterm_finishes_the_answers_already_acknowledged(seeded_db, tmp_path):
+    import signal
+
+    from tests.test_socket_mode import SocketApp, command
+
+    app = SocketApp(tmp_path, seeded_db, {})
+    try:
+        app.connected()
+        names = [f"stopping-{i}" for i in range(3)]
+        for eid in [command(app.server, "cla cluster=Armley", n) for n in names]:
+            app.server.wait_ack(eid)
+        app.proc.send_signal(signal.SIGTERM)             # at once: the answers are still being built
+        assert app.proc.wait(30) == 0, app.log
+        for n in names:
+            assert app.server.wait_response(n, timeout=5)
+        assert "finishing" in app.log and "Traceback" not in app.log, app.log
+    finally:
+        app.close()

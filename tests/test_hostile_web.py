@@ -224,3 +224,48 @@ def test_sigterm_finishes_the_answers_already_acknowledged(seeded_db, tmp_path):
     assert sorted(p for p, _ in httpd.got) == [f"/resp/{i}" for i in range(4)], s.log()[-3000:]
     assert code in (0, -15)      # uvicorn re-raises the SIGTERM it caught once it has stopped
     assert "finishing" in s.log()      # the answers were still on their way when it was told to stop
+
+
+def test_the_body_limit_counts_chunks_as_received_and_gives_the_console_its_own_limit():
+    import asyncio
+
+    from bot.limits import BodyLimit, body_limits
+    from tracker.settings import Settings
+
+    limits = body_limits(Settings.from_env({"CONSOLE_MAX_UPLOAD_MB": "2"}, dotenv=False))
+    read = []
+
+    async def app(scope, receive, send):          # reads the whole body, as a form parser would
+        while True:
+            m = await receive()
+            if m["type"] == "http.disconnect":
+                raise RuntimeError("client gone")
+            read.append(len(m.get("body", b"")))
+            if not m.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def run(path: str, chunks: int, size: int = 64 * 1024) -> tuple[int, int]:
+        read.clear()
+        sent = []
+        queue = [{"type": "http.request", "body": b"x" * size, "more_body": i < chunks - 1} for i in range(chunks)]
+
+        async def receive():
+            return queue.pop(0) if queue else {"type": "http.disconnect"}
+
+        async def send(m):
+            sent.append(m)
+        scope = {"type": "http", "path": path, "headers": [(b"transfer-encoding", b"chunked")]}
+        asyncio.run(BodyLimit(app, limits)(scope, receive, send))
+        return next(m["status"] for m in sent if m["type"] == "http.response.start"), sum(read)
+
+    assert run("/slack/events", 1) == (200, 64 * 1024)              # exactly the limit
+    status, got = run("/slack/events", 1000)                        # 64 MB offered
+    assert status == 413 and got <= 64 * 1024                      # cut off at the chunk that passed it
+    assert run("/unsubscribe", 1, 4096) == (200, 4096)
+    assert run("/unsubscribe", 2, 4096)[0] == 413
+    assert run("/console/load", 32) == (200, 32 * 64 * 1024)        # 2 MB upload limit: 2 MB passes
+    status, got = run("/console/load", 64)
+    assert status == 413 and got <= 2 * 1024 * 1024 + 64 * 1024
+    assert run("/trackers/2015-07-20/leeds", 2)[0] == 413           # everything else: 64 KB
