@@ -216,3 +216,26 @@ def test_console_tables_on_each_database(store):
     db.audit("ana", "load", "x" * 5000, "127.0.0.1")
     assert len(db.audit_log()[0]["detail"]) == 4000
     assert db.remove_user("ana@leeds.example") and not db.remove_user("ana@leeds.example")
+
+
+def test_figures_changed_after_approval_need_approving_again(setup, smtp):
+    base, console, url, config = setup
+    approver = sign_in(base, "approver")
+    page = approver.get("/console/weeks/2015-07-20")
+    approver.post("/console/weeks/2015-07-20/approve", data={"csrf": token(page.text), "reason": "as loaded"})
+    import pandas as pd
+
+    from tracker.store import Store
+
+    Store(url).save_figures(pd.DataFrame([(WEEK, "cla", "Leeds", 1300.0, None, None)],
+                                         columns=["week_commencing", "obsession", "area", "value", "numerator",
+                                                  "denominator"]), "a later import")
+    with pytest.raises(HeldByQualityGate) as held:
+        _run(console, config)
+    assert "changed after abe@leeds.example approved them" in str(held.value)
+    assert not set(smtp.box.recipients()) & set(PEOPLE)
+    page = approver.get("/console/weeks/2015-07-20")
+    assert "the figures changed since: approve again" in page.text
+    approver.post("/console/weeks/2015-07-20/approve", data={"csrf": token(page.text), "reason": "1,300 checked"})
+    run = console.runs.wait(WEEK)
+    assert run.code == 0 and sorted(r for r in smtp.box.recipients() if r in PEOPLE) == sorted(PEOPLE)

@@ -6,7 +6,7 @@ import getpass
 
 def run(args, ctx) -> int:
     """Record the approval (who and why, as in the console); say what happens next."""
-    from bot.console.approval import HELD_RUN, status
+    from bot.console.approval import HELD_RUN, status, week_figures
     from bot.console.store import ConsoleStore
     from tracker.arithmetic import resolve_week
 
@@ -14,7 +14,7 @@ def run(args, ctx) -> int:
     db = ConsoleStore(ctx.store.engine)
     who = f"{getpass.getuser()} (terminal)"
     reason = (args.reason or "approved at the terminal").strip()[:2000]
-    db.decide(week, "approve", who, reason)
+    db.decide(week, "approve", who, reason, week_figures(ctx.store.engine, week))
     db.audit(who, "approve", f"week {week}: {reason}", "terminal")
     decisions = db.decisions(week)
     if ctx.config.delivery.approval != "required":

@@ -30,17 +30,40 @@ def gate_overrides(store, week: date) -> list[dict]:
         return [dict(r) for r in conn.execute(select(o).where(o.c.week_commencing == week).order_by(o.c.id)).mappings()]
 
 
-def status(decisions) -> str | None:
-    """"held" (an analyst's hold not yet released), else "approved" (an approver approved it), else None."""
+def week_figures(engine, week: date) -> str:
+    """A hash of every stored figure of the week (value, numerator, denominator), to tell whether it changed."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from tracker.store import figures_table as t
+
+    q = (select(t.c.obsession, t.c.area, t.c.value, t.c.numerator, t.c.denominator)
+         .where(t.c.week_commencing == week).order_by(t.c.obsession, t.c.area))
+    h = hashlib.sha256()
+    with engine.connect() as conn:
+        for row in conn.execute(q):
+            h.update(repr(tuple(row)).encode())
+    return h.hexdigest()
+
+
+def status(decisions, figures: str | None = None) -> str | None:
+    """"held" (an analyst's hold not yet released), else "approved" (an approver approved these figures),
+    "changed" (approved, but the week's figures changed since: approve again), else None."""
     approved = held = False
+    approved_figures = None
     for d in decisions:
         if d.action == "approve":
-            approved = True
+            approved, approved_figures = True, d.figures
         elif d.action == "hold":
             held = True
         elif d.action == "release":
             held = False
-    return "held" if held else ("approved" if approved else None)
+    if held:
+        return "held"
+    if approved and figures is not None and approved_figures is not None and approved_figures != figures:
+        return "changed"
+    return "approved" if approved else None
 
 
 @dataclass(frozen=True)
@@ -85,12 +108,17 @@ def approval_hold(ctx, week: date, record: bool = True) -> Hold | None:
 
     db = ConsoleStore(ctx.store.engine) if record else None
     decisions = db.decisions(week) if record else _decisions_read_only(ctx.store.engine, week)
-    state = status(decisions)
+    state = status(decisions, week_figures(ctx.store.engine, week))
     link = console_link(ctx.settings, week)
     if state == "held":
         last = [d for d in decisions if d.action == "hold"][-1]
         why = (f"held: {last.by} held the week commencing {week:%Y-%m-%d} in the console on {last.at:%d %b %Y %H:%M} "
                f"UTC ({last.reason}); an analyst releases it at {link}",)
+    elif ctx.config.delivery.approval == "required" and state == "changed":
+        last = [d for d in decisions if d.action == "approve"][-1]
+        why = (f"awaiting approval: the figures of the week commencing {week:%Y-%m-%d} changed after {last.by} "
+               f"approved them on {last.at:%d %b %Y %H:%M} UTC; an approver approves them again at {link} "
+               f"or at the terminal: obsession approve --week {week:%Y-%m-%d}",)
     elif ctx.config.delivery.approval == "required" and state != "approved":
         why = (f"awaiting approval: [delivery] approval = \"required\" and no approver has approved the week "
                f"commencing {week:%Y-%m-%d}; approve it in the console at {link} "
@@ -197,7 +225,7 @@ def week_state(console, week: date) -> dict:
     """What the week page shows of approvals, holds, overrides and the run."""
     decisions = console.db.decisions(week)
     run = console.runs.get(week) if console.runs else None
-    return {"decisions": [d for d in decisions], "status": status(decisions),
+    return {"decisions": [d for d in decisions], "status": status(decisions, week_figures(console.store.engine, week)),
             "overrides": gate_overrides(console.store, week), "required": console.config.delivery.approval == "required",
             "run": run, "was_held": any(d.action == HELD_RUN for d in decisions)}
 
@@ -234,7 +262,8 @@ class Approvals:
 
         def work():
             was_held = any(d.action == HELD_RUN for d in c.db.decisions(week))
-            c.db.decide(week, action, user.email, reason)
+            figures = week_figures(c.store.engine, week) if action == "approve" else None
+            c.db.decide(week, action, user.email, reason, figures)
             c.audit(request, user.email, action, f"week {week}: {reason}")
             if action in ("approve", "release") and was_held and status(c.db.decisions(week)) != "held":
                 c.runs.start(week, f"{action}d by {user.email}")

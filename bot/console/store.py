@@ -49,6 +49,7 @@ approvals_table = Table(   # approve | hold | release, per week: who, when, why
     Column("by", String(320), nullable=False),
     Column("reason", String(2000), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    Column("figures", String(64)),        # approve: a hash of the week's figures as approved
 )
 
 audit_table = Table(
@@ -86,6 +87,7 @@ class Decision:
     by: str
     reason: str
     at: datetime
+    figures: str | None = None
 
 
 class ConsoleStore:
@@ -181,18 +183,19 @@ class ConsoleStore:
             return {s: w for s, w in conn.execute(select(t.c.source, t.c.loaded_by))}
 
     # -- approvals
-    def decide(self, week: date, action: str, by: str, reason: str) -> None:
-        """Record an approval, hold or release of a week."""
+    def decide(self, week: date, action: str, by: str, reason: str, figures: str | None = None) -> None:
+        """Record an approval (with the hash of the figures approved), hold or release of a week."""
         with self.engine.begin() as conn:
             conn.execute(insert(approvals_table).values(week_commencing=week, action=action, by=by[:320],
-                                                        reason=reason[:2000], at=_now()))
+                                                        reason=reason[:2000], at=_now(), figures=figures))
 
     def decisions(self, week: date) -> list[Decision]:
         """The week's approvals, holds and releases, oldest first."""
         t = approvals_table
         with self.engine.connect() as conn:
             rows = conn.execute(select(t).where(t.c.week_commencing == week).order_by(t.c.id)).mappings().all()
-        return [Decision(r["week_commencing"], r["action"], r["by"], r["reason"], _aware(r["at"])) for r in rows]
+        return [Decision(r["week_commencing"], r["action"], r["by"], r["reason"], _aware(r["at"]), r["figures"])
+                for r in rows]
 
     def counts(self) -> dict[str, int]:
         """Rows in each console table (for tests: a refusal changes none)."""
