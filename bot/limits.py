@@ -3,9 +3,11 @@
 - `BodyLimit`, ASGI middleware: one limit on every request body, by path, counted as the bytes are
   received (a declared Content-Length over it is refused unread; a chunked body is counted chunk by
   chunk and cut off the moment it passes the limit). Past it: 413, and nothing of the app's answer.
-- `TimedH11Protocol`, uvicorn's h11 protocol with the one timeout uvicorn lacks: a request's headers
-  and body must have arrived within REQUEST_READ_TIMEOUT seconds of its first byte (else 408 and the
-  connection is closed), so one byte a second, or hundreds of half-sent requests, are not held.
+- `TimedH11Protocol`, uvicorn's h11 protocol with the timeout uvicorn lacks: a request's headers must
+  have arrived within REQUEST_READ_TIMEOUT seconds of its first byte, and its body may not pause for
+  longer (the clock starts again with each KB that arrives, so a large upload on a slow line is fine
+  while a byte a second is not); else 408 and the connection is closed. One byte a second, or hundreds
+  of half-sent requests, are not held.
 - `uvicorn_config`: uvicorn's own limits (keep-alive, header size, concurrent connections, graceful
   shutdown, trusted proxies) from the settings.
 """
@@ -22,6 +24,7 @@ CHAT_BODY = 64 * KB           # Slack's and Teams' requests are a few KB
 UNSUBSCRIBE_BODY = 4 * KB     # "List-Unsubscribe=One-Click"
 DEFAULT_BODY = 64 * KB        # anything else (the archive takes no bodies)
 CONSOLE_PREFIX = "/console/"
+BODY_PROGRESS = 1024          # bytes of a body that count as progress (restart REQUEST_READ_TIMEOUT)
 
 
 def body_limits(settings) -> list[tuple[str, int]]:
@@ -122,8 +125,11 @@ class TimedH11Protocol(H11Protocol):
             self._read_timer = None
 
     def data_received(self, data: bytes) -> None:
-        """The clock starts again with the first byte of a request after a finished one."""
+        """The clock starts with the first byte of a request, and again with each KB of a body still coming."""
         if self._read_timer is None and (self.cycle is None or self.cycle.response_complete):
+            self._arm()
+        elif (self._read_timer is not None and self.cycle is not None and self.cycle.more_body
+              and not self.cycle.response_complete and len(data) >= BODY_PROGRESS):
             self._arm()
         super().data_received(data)
 

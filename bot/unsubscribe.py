@@ -4,6 +4,7 @@ The email's List-Unsubscribe link is `PUBLIC_BASE_URL/unsubscribe?list=SUB&addre
 signed with the archive's URL key, so only the recipient's own link works. A mail client's one-click
 POST records the address at once; a person who opens the link in a browser gets a page with a button
 (a GET never unsubscribes, because link scanners and previews fetch links without anyone asking).
+A POST's body is at most 4 KB, refused past it as it arrives (bot/limits.py), before it is read here.
 """
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def test_eight_concurrent_100_mb_slack_bodies_keep_the_process_under_300_mb(serv
     for t in threads:
         t.join(timeout=90)
     peak = status_kb(server.pid, "VmHWM")
-    print(f"peak VmHWM of the web process under 8 x 100 MB: {peak / 1024:.0f} MB in {time.monotonic() - start:.1f} s")
+    print(f"peak VmHWM of the web process under 8 x 100 MB: {peak / 1024:.0f} MB in {time.monotonic() - start:.2f} s")
     assert all(a is not None and (a.startswith(b"HTTP/1.1 413") or a == b"") for a in answers)
     assert peak < PEAK_LIMIT_KB
 
@@ -109,6 +109,17 @@ def test_a_slow_client_is_cut_off(server):
                 break
         assert sent < len(request), "the server held a slow request to its end"
         assert got == b"" or got.startswith(b"HTTP/1.1 408")
+
+
+def test_a_slow_but_steady_body_is_not_cut_off(server):
+    # REQUEST_READ_TIMEOUT is 2 s; 12 KB at 2 KB every 0.7 s takes about 4 s, but never pauses for 2 s.
+    head = b"POST /teams/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12288\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+        sock.sendall(head)
+        for _ in range(6):
+            time.sleep(0.7)
+            sock.sendall(b" " * 2048)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 401")          # read whole and refused as unsigned
 
 
 def test_half_sent_requests_are_capped_and_then_closed(server):

@@ -170,7 +170,8 @@ SETTINGS: tuple[Setting, ...] = tuple([
                 "Comma-separated addresses of the proxies trusted to say the client's address and scheme "
                 "(X-Forwarded-For/-Proto); * trusts any (only behind a platform router that sets them)."),
         Setting("REQUEST_READ_TIMEOUT", WHOLE, 10,
-                "Seconds a request's headers and body may take to arrive; slower ones get 408 and are closed."),
+                "Seconds a request's headers may take to arrive, and the longest pause within its body; "
+                "slower ones get 408 and are closed."),
         Setting("KEEP_ALIVE_TIMEOUT", WHOLE, 5, "Seconds an idle kept-alive connection is held open."),
         Setting("MAX_HEADER_BYTES", WHOLE, 16384, "The most bytes of request line and headers read for one request."),
         Setting("MAX_CONNECTIONS", WHOLE, 200,
