@@ -36,6 +36,9 @@ def _upload(c, files: dict, fmt="long"):
                   files=[("files", (name, body, "text/csv")) for name, body in files.items()])
 
 
+from bot.console.load import ROOT  # noqa: E402
+
+
 def test_a_bad_file_shows_every_problem_and_writes_nothing(console):
     base, _, url = console
     c = sign_in(base, "analyst")
@@ -73,6 +76,9 @@ def test_a_good_file_is_previewed_then_loaded(console, demo_frame):
         assert re.search(rf"<td>{re.escape(area)}</td><td>cla</td><td class=\"n\">{value:,.0f}</td>"
                          rf"<td class=\"n\">{value + 3:,.0f}</td>", r.text), area
     assert snapshot(url) == before                                     # the preview wrote nothing
+    token_ = re.search(r'name="upload" value="([^"]+)"', r.text).group(1)
+    upload_folder = con.loader.uploads.get(token_, "ana@leeds.example").folder
+    assert (upload_folder / "revisions.csv").is_file()
     png = re.search(r'src="(/console/load/[^"]+/tracker.png)"', r.text).group(1)
     assert c.get(png).content[:4] == b"\x89PNG"
     assert sign_in(base, "approver").get(png).status_code == 404      # only the uploader's
@@ -86,7 +92,7 @@ def test_a_good_file_is_previewed_then_loaded(console, demo_frame):
     assert "revisions.csv" in revs.text and "ana@leeds.example" in revs.text
     assert f"{old['Seacroft Manston'] + 3:,.0f}" in revs.text
     assert any(a["action"] == "load" for a in con.db.audit_log())
-    assert not list(__import__("bot.console.load", fromlist=["ROOT"]).ROOT.glob(f"*/{'revisions.csv'}"))
+    assert upload_folder not in set(ROOT.glob("u-*"))              # the uploaded file is gone once loaded
 
 
 def test_a_preview_older_than_a_change_in_the_store_is_checked_again(console, demo_frame):
@@ -154,3 +160,27 @@ def test_import_dry_run_previews_at_the_terminal(demo_env, tmp_path, seeded_db):
     assert f"revised: 2015-07-20 cla Leeds: {leeds:g} -> {leeds + 10:g}" in r.stdout
     assert "0 new, 1 revised, 0 unchanged" in r.stdout
     assert store.figures_frame().equals(before)
+
+
+def test_a_record_level_file_is_counted_previewed_and_let_go(seeded_db, tmp_path, live_server):
+    """SSDA903 episodes (the synthetic examples/), with --from, through the console: counted, never kept."""
+    from pathlib import Path
+
+    from bot.console.load import ROOT
+    from tracker.config import load_config
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    config = load_config(examples / "obsession.toml")
+    base, _, url = make_console(seeded_db, tmp_path, live_server, config, name="records")
+    c = sign_in(base, "analyst")
+    page = c.get("/console/load")
+    before = set(ROOT.glob("u-*")) if ROOT.is_dir() else set()
+    r = c.post("/console/load", data={"csrf": token(page.text), "format": "ssda903", "from": "2024-04-01"},
+               files=[("files", ("episodes.csv", (examples / "episodes.csv").read_bytes(), "text/csv"))])
+    assert r.status_code == 200 and "The files are good" in r.text, r.text[-3000:]
+    upload = re.search(r'name="upload" value="([^"]+)"', r.text).group(1)
+    r = c.post("/console/load/confirm", data={"csrf": token(r.text), "upload": upload})
+    assert r.status_code == 303
+    assert set(ROOT.glob("u-*")) <= before                        # the records are gone once counted
+    loads = c.get("/console/loads").text
+    assert "episodes.csv" in loads and "ssda903" in loads

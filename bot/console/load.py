@@ -58,6 +58,11 @@ class Uploads:
     def __init__(self):
         self._lock = threading.Lock()
         self._items: dict[str, Upload] = {}
+        # Folders left by a web process that stopped before they were loaded or abandoned.
+        if ROOT.is_dir():
+            for old in ROOT.glob("u-*"):
+                if old.is_dir() and time.time() - old.stat().st_mtime > KEEP:
+                    shutil.rmtree(old, ignore_errors=True)
 
     def add(self, upload: Upload) -> None:
         with self._lock:
