@@ -224,3 +224,15 @@ def test_console_user_command(demo_env, tmp_path):
     assert r.returncode == 0 and db.user("ana@leeds.example") is None
     r = _cli(["console-user", "remove", "ana@leeds.example"], env)
     assert r.returncode == 2 and "no such console account" in r.stderr
+
+
+def test_a_form_larger_than_any_console_form_is_refused_unread(console):
+    base, _, url = console
+    c = sign_in(base, "approver")
+    page = c.get("/console/")
+    before = snapshot(url)
+    r = c.post("/console/weeks/2015-07-20/hold", data={"csrf": token(page.text), "reason": "x" * 100_000})
+    assert r.status_code == 413
+    r = c.post("/console/sign-in", data={"csrf": token(page.text), "email": "a" * 20_000, "password": "p"})
+    assert r.status_code == 413
+    assert snapshot(url) == before

@@ -114,10 +114,13 @@ class Console:
                                    f"This needs the {role} role; you are {_a(user.role)}. "
                                    f"Ask {self.owners()} to change your role in [console].")
             if request.method == "POST":
-                if not self.size_ok(request):
+                if form and not self.size_ok(request):
                     return self.refuse(request, user, 413, "Upload too large",
                                        f"Uploads are limited to {self.cs.max_upload_mb} MB "
                                        "(CONSOLE_MAX_UPLOAD_MB); nothing was read or written. Split the file.")
+                if not form and not self.size_ok(request, 64 * 1024):
+                    return self.refuse(request, user, 413, "Form too large",
+                                       "That form was larger than any of the console's forms; nothing was changed.")
                 if form:
                     data = await self.read_upload_form(request, user)
                     if isinstance(data, Response):
@@ -132,14 +135,15 @@ class Console:
             return await handler(request, user)
         return endpoint
 
-    def size_ok(self, request) -> bool:
-        """False when the declared body is over the upload limit (refused before it is read)."""
+    def size_ok(self, request, limit: int | None = None) -> bool:
+        """False when the body is over the limit (default: the upload limit), refused before it is read.
+
+        A form must declare its size; an upload that does not is refused by read_upload_form (411).
+        """
         raw = request.headers.get("content-length")
-        limit = self.cs.max_upload_mb * 1024 * 1024 + 64 * 1024
-        try:
-            return raw is None or int(raw) <= limit
-        except ValueError:
-            return False
+        if raw is None:
+            return limit is None
+        return raw.isdigit() and int(raw) <= (limit or self.cs.max_upload_mb * 1024 * 1024 + 64 * 1024)
 
     async def read_upload_form(self, request, user):
         """A multipart form with files, read within the upload limit (the load module)."""
