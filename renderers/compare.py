@@ -150,9 +150,11 @@ class _Frame:
         self.x0, self.x1 = d0 - span * 0.06 - (30 if d1 == d0 else 0), d1 + span * 0.06 + (30 if d1 == d0 else 0)
 
     def x(self, d) -> float:
+        """The pixel x of a date."""
         return PLOT[0] + (d.toordinal() - self.x0) / (self.x1 - self.x0) * (PLOT[1] - PLOT[0])
 
     def y(self, v: float) -> float:
+        """The pixel y of a value."""
         return self.bottom - (v - self.y0) / (self.y1 - self.y0) * (self.bottom - self.top)
 
 

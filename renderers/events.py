@@ -31,6 +31,7 @@ class Mark:
 
     @property
     def top(self) -> int:
+        """The top lane of its label."""
         return self.lane + len(self.lines) - 1
 
 
