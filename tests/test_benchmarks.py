@@ -348,3 +348,12 @@ def test_two_files_of_one_import(store, config, tmp_path):
     with pytest.raises(ObsessionError, match="with a different figure; import one of the two files"):
         import_files(store, [CLA, other], config, fmt="dfe-cla")
     assert store.published() == before
+
+
+def test_the_command_line_offers_every_published_format():
+    """bot/cli.py keeps its own copy (no pandas at parse time): it must be the importer's list."""
+    from bot.cli import PUBLISHED_FORMATS as CLI
+    from data_sources.benchmark_import import PUBLISHED_FORMATS
+    from data_sources.importing import FORMATS
+
+    assert CLI == PUBLISHED_FORMATS and set(PUBLISHED_FORMATS) <= set(FORMATS)
