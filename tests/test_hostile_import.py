@@ -72,8 +72,10 @@ def write_xlsx(path: Path, sheet: str, shared_count: int | None = None, shared_f
 
 def run_import(path: Path, cwd: Path) -> tuple[int, str, int]:
     """`obsession import PATH` in a subprocess: (exit code, standard error, its peak memory in kB)."""
-    code = ("import resource, sys\nfrom bot.cli import main\nrc = main(['import', sys.argv[1]])\n"
-            "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(rc)")
+    # VmHWM, not ru_maxrss: the child is forked (preexec_fn) and Linux keeps ru_maxrss across exec.
+    code = ("import re, sys\nfrom bot.cli import main\nrc = main(['import', sys.argv[1]])\n"
+            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+            "print('PEAK_KB', hwm, file=sys.stderr)\nsys.exit(rc)")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{cwd / 'o.db'}", "PYTHONPATH": str(ROOT)}
     env.pop("OBSESSION_CONFIG", None)
     def cap_memory():          # a runaway reader fails with MemoryError instead of taking the machine's memory

@@ -202,6 +202,7 @@ class _Recorder(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.got.append((self.path, json.loads(body)))
+        time.sleep(self.server.delay)        # Slack slow to take it: the answer is still on its way at SIGTERM
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -210,7 +211,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 def test_sigterm_finishes_the_answers_already_acknowledged(seeded_db, tmp_path):
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    httpd.got = []
+    httpd.got, httpd.delay = [], 4.0
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     rec = f"http://127.0.0.1:{httpd.server_address[1]}"
     s = Served(seeded_db, tmp_path / "serve", {"SLACK_API_URL": rec + "/api/"}).start()
@@ -234,7 +235,10 @@ def test_sigterm_finishes_the_answers_already_acknowledged(seeded_db, tmp_path):
         httpd.server_close()
     assert sorted(p for p, _ in httpd.got) == [f"/resp/{i}" for i in range(4)], s.log()[-3000:]
     assert code in (0, -15)      # uvicorn re-raises the SIGTERM it caught once it has stopped
-    assert "finishing" in s.log()      # the answers were still on their way when it was told to stop
+    log = s.log()
+    stop = log.index("finishing")      # the answers were still on their way when it was told to stop ...
+    assert log[stop:].count("answered obsession") + log[stop:].count("answered tracker") == 4, log[-3000:]
+    assert "not finished" not in log   # ... and each was sent in full (Slack's answer read) before it exited
 
 
 def test_the_body_limit_counts_chunks_as_received_and_gives_the_console_its_own_limit():
