@@ -284,3 +284,31 @@ def test_the_body_limit_counts_chunks_as_received_and_gives_the_console_its_own_
     status, got = run("/console/load", 64)
     assert status == 413 and got <= 2 * 1024 * 1024 + 64 * 1024
     assert run("/trackers/2015-07-20/leeds", 2)[0] == 413           # everything else: 64 KB
+
+
+def test_the_web_process_workers_exit_when_it_is_sigkilled(seeded_db, tmp_path):
+    import signal
+    from pathlib import Path
+
+    s = Served(seeded_db, tmp_path / "serve").start()
+    try:
+        children = set()
+        for task in Path(f"/proc/{s.pid}/task").iterdir():
+            children |= {int(c) for c in (task / "children").read_text().split()}
+        assert children, "obsession serve started no worker processes"
+        s.proc.send_signal(signal.SIGKILL)
+        s.proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(_alive(c) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(c) for c in children), "workers outlived the SIGKILLed web process"
+    finally:
+        s.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
