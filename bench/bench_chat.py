@@ -228,7 +228,7 @@ def main() -> None:
                     break
                 except OSError:
                     if server.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit("obsession serve did not start:\n" + (Path(tmp) / "serve.log").read_text())
+                        raise SystemExit("obsession serve did not start:\n" + (Path(tmp) / "serve.log").read_text()) from None
                     time.sleep(0.2)
             print(f"obsession serve on {base} (CPUs: {os.cpu_count()})")
             up = time.monotonic()

@@ -16,8 +16,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import (Column, Date, DateTime, Integer, String, Table, UniqueConstraint, and_, bindparam,
-                        or_, select, update)
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 
 from tracker.store import create_tables, metadata
 

@@ -135,19 +135,19 @@ class Run:
         for i in range(0, len(todo), CLAIM_CHUNK):
             chunk = todo[i:i + CLAIM_CHUNK]
             live = [(k, r, m) for k, r, m in chunk if k not in self.dead]
-            for k, r, m in chunk:
+            for k, r, _ in chunk:
                 if k in self.dead:
                     self.fail(k, r.recipient, self.dead[k])
                     progress.step(False)
             won = {r.id for r in ledger.claim([r for _, r, _ in live])}
             pending = [(k, r, m) for k, r, m in live if r.id in won]
-            for k, r, m in live:
+            for k, r, _ in live:
                 if r.id not in won:
                     self.summary.elsewhere[k] += 1
                     progress.step()
             n = -1
             try:
-                for n, (kind, row, make) in enumerate(pending):
+                for n, (kind, row, make) in enumerate(pending):  # noqa: B007  (n is read by the except below)
                     if kind in self.dead:
                         ledger.mark_failed(row.id, self.dead[kind])
                         self.fail(kind, row.recipient, self.dead[kind])
@@ -308,7 +308,7 @@ def run_weekly(ctx, *, week: date | None = None, subscription: str | None = None
             user = overridden_by or getpass.getuser()
             ledger.record_override(week, user, override_hold, list(result.problems))
             _log(err, f"held by the gate, sent anyway on the word of {user}: {override_hold}")
-        from .console.approval import approval_hold   # [delivery] approval = "required", or an analyst's hold
+        from .console.approval import approval_hold  # [delivery] approval = "required", or an analyst's hold
 
         waiting = approval_hold(ctx, week)
         if waiting is not None:

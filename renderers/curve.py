@@ -295,7 +295,7 @@ def _margin_labels(ax, chart, curve: Curve, fig, plot_top: float, plot_bottom: f
     overflow = floor - 24 - (plot_bottom + 40)
     if overflow > 0:
         tops = [t - overflow for t in tops]
-    for top, (_, h, draw) in zip(tops, blocks):
+    for top, (_, _h, draw) in zip(tops, blocks):
         draw(ax, label_x, top)
 
 

@@ -18,8 +18,21 @@ from tracker.errors import ConfigError
 from tracker.model import BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker
 
 from . import palette
-from .formatting import (VERDICT_WORD, alt_text, arrow, benchmark_line, breakdown_alt_text, illustrative_notice,
-                         number, percent, preheader, signed, subject, title_parts, week_label)
+from .formatting import (
+    VERDICT_WORD,
+    alt_text,
+    arrow,
+    benchmark_line,
+    breakdown_alt_text,
+    illustrative_notice,
+    number,
+    percent,
+    preheader,
+    signed,
+    subject,
+    title_parts,
+    week_label,
+)
 from .paths import model_path
 from .text import render_breakdown_text, render_text
 

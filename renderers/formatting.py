@@ -4,8 +4,18 @@ from __future__ import annotations
 from datetime import date
 
 from tracker.config import Obsession
-from tracker.model import (BETTER, CHANGE_BASELINE, CHANGE_WEEK, LATEST, SAME, WORSE, Breakdown, BreakdownRow,
-                           Tracker, TrackerRow)
+from tracker.model import (
+    BETTER,
+    CHANGE_BASELINE,
+    CHANGE_WEEK,
+    LATEST,
+    SAME,
+    WORSE,
+    Breakdown,
+    BreakdownRow,
+    Tracker,
+    TrackerRow,
+)
 
 WITHHELD = "c"
 NO_FIGURE = "–"

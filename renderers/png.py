@@ -5,13 +5,35 @@ import math
 
 from matplotlib.figure import Figure
 
-from tracker.model import (BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, SAME, Breakdown,
-                           BreakdownRow, Tracker, TrackerRow)
+from tracker.model import (
+    BASELINE,
+    CHANGE_BASELINE,
+    CHANGE_WEEK,
+    LATEST,
+    PERCENT_BASELINE,
+    SAME,
+    Breakdown,
+    BreakdownRow,
+    Tracker,
+    TrackerRow,
+)
 from tracker.rolling import WINDOW_WEEKS, progress, rolls
 
 from . import _figure as fx
-from .formatting import (VERDICT_WORD, WITHHELD, alt_text, arrow, benchmark_line, breakdown_alt_text,
-                         illustrative_notice, number, percent, signed, title_parts, week_label)
+from .formatting import (
+    VERDICT_WORD,
+    WITHHELD,
+    alt_text,
+    arrow,
+    benchmark_line,
+    breakdown_alt_text,
+    illustrative_notice,
+    number,
+    percent,
+    signed,
+    title_parts,
+    week_label,
+)
 from .palette import CITY_BAND, LAG_BAND
 from .palette import VERDICT as COLOUR
 

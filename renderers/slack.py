@@ -8,13 +8,31 @@ from __future__ import annotations
 
 import re
 
-from slack_sdk.models.blocks import (ContextBlock, DividerBlock, HeaderBlock, ImageBlock, MarkdownTextObject,
-                                     PlainTextObject, SectionBlock)
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    ImageBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 
 from tracker.model import CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker
 
-from .formatting import (VERDICT_WORD, alt_text, arrow, benchmark_line, breakdown_alt_text, illustrative_notice,
-                         number, percent, signed, title_parts, week_label)
+from .formatting import (
+    VERDICT_WORD,
+    alt_text,
+    arrow,
+    benchmark_line,
+    breakdown_alt_text,
+    illustrative_notice,
+    number,
+    percent,
+    signed,
+    title_parts,
+    week_label,
+)
 
 MAX_BLOCKS = 50
 FIELDS_PER_SECTION = 10      # Slack's limit for a section's fields

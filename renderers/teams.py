@@ -16,8 +16,21 @@ import json
 
 from tracker.model import CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker
 
-from .formatting import (VERDICT_WORD, alt_text, arrow, benchmark_line, breakdown_alt_text, illustrative_notice,
-                         number, percent, preheader, signed, subject, title_parts, week_label)
+from .formatting import (
+    VERDICT_WORD,
+    alt_text,
+    arrow,
+    benchmark_line,
+    breakdown_alt_text,
+    illustrative_notice,
+    number,
+    percent,
+    preheader,
+    signed,
+    subject,
+    title_parts,
+    week_label,
+)
 
 CARD_VERSION = "1.5"
 MAX_BYTES = 28 * 1024        # Teams refuses larger messages

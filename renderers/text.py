@@ -1,12 +1,30 @@
 """The tracker as plain text that reads like Figure 2 (for terminals, chat fallbacks and email)."""
 from __future__ import annotations
 
-from tracker.model import (BASELINE, CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE, Breakdown, Tracker,
-                           TrackerRow)
+from tracker.model import (
+    BASELINE,
+    CHANGE_BASELINE,
+    CHANGE_WEEK,
+    LATEST,
+    PERCENT_BASELINE,
+    Breakdown,
+    Tracker,
+    TrackerRow,
+)
 from tracker.rolling import WINDOW_WEEKS, progress, rolls
 
-from .formatting import (VERDICT_WORD, arrow, benchmark_line, illustrative_notice, number, percent, rate_text,
-                         signed, title_parts, week_label)
+from .formatting import (
+    VERDICT_WORD,
+    arrow,
+    benchmark_line,
+    illustrative_notice,
+    number,
+    percent,
+    rate_text,
+    signed,
+    title_parts,
+    week_label,
+)
 
 SPARK = "▁▂▃▄▅▆▇█"
 

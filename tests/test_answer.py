@@ -1,6 +1,7 @@
 """The one answering function: the right model for each question, in text, JSON, Slack and Teams."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from datetime import date
@@ -9,8 +10,20 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot.chat.answer import (BREAKDOWN, ERROR, HELP, OBSESSION, TRACKER, answer, render, render_image, to_dict,
-                             to_slack, to_teams, to_text)
+from bot.chat.answer import (
+    BREAKDOWN,
+    ERROR,
+    HELP,
+    OBSESSION,
+    TRACKER,
+    answer,
+    render,
+    render_image,
+    to_dict,
+    to_slack,
+    to_teams,
+    to_text,
+)
 from bot.chat.grammar import Query
 
 FIGURE2 = date(2015, 7, 20)
@@ -196,7 +209,7 @@ def test_images_are_pngs(demo_config, demo_figures):
 
 
 def test_query_object_is_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         Query().public = True
 
 

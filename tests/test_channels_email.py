@@ -9,8 +9,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.channels.base import ChannelError, Delivery
-from bot.channels.email import (EmailChannel, build_payload, build_template, check_address, message_id, parse,
-                                read_email_file, recipients, unsubscribe_link)
+from bot.channels.email import (
+    EmailChannel,
+    build_payload,
+    build_template,
+    check_address,
+    message_id,
+    parse,
+    read_email_file,
+    recipients,
+    unsubscribe_link,
+)
 from tests.servers import MailBox, SMTPServer
 from tracker.errors import ConfigError
 from tracker.settings import Settings

@@ -4,8 +4,16 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.base import ChannelError, Delivery
-from bot.channels.teams import (MAX_CARD_BYTES, TeamsChannel, TeamsPost, build_payload, card_bytes, is_placeholder,
-                                webhook_key, webhook_label)
+from bot.channels.teams import (
+    MAX_CARD_BYTES,
+    TeamsChannel,
+    TeamsPost,
+    build_payload,
+    card_bytes,
+    is_placeholder,
+    webhook_key,
+    webhook_label,
+)
 from tests.servers import TeamsServer
 
 

@@ -6,9 +6,9 @@ import email
 import io
 import re
 import subprocess
+from datetime import date
 from email import policy
 from html.parser import HTMLParser
-from datetime import date
 from pathlib import Path
 
 import pytest

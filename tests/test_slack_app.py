@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.conftest import WEB_SECRETS
 from renderers.formatting import number
+from tests.conftest import WEB_SECRETS
 
 SECRET = WEB_SECRETS["SLACK_SIGNING_SECRET"]
 FIGURE2 = date(2015, 7, 20)

@@ -3,7 +3,8 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from renderers.json_tracker import breakdown_dict, tracker_dict
 from tracker.arithmetic import build_breakdown, build_tracker

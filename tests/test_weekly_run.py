@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.servers import SMTPServer, SlackServer, TeamsServer
+from tests.servers import SlackServer, SMTPServer, TeamsServer
 
 WEEK = date(2015, 7, 20)
 ROOT = Path(__file__).resolve().parent.parent

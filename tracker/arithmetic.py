@@ -9,9 +9,24 @@ import numpy as np
 from .config import Config, Obsession
 from .errors import NotFound
 from .figures import FigureTable, Series, monday_of
-from .model import (BASELINE, BETTER, CHANGE_BASELINE, CHANGE_WEEK, FORECAST_GAP, LATEST,
-                    PERCENT_BASELINE, SAME, WORSE, Breakdown, BreakdownRow, Forecast, Point,
-                    Tracker, TrackerRow, Curve)
+from .model import (
+    BASELINE,
+    BETTER,
+    CHANGE_BASELINE,
+    CHANGE_WEEK,
+    FORECAST_GAP,
+    LATEST,
+    PERCENT_BASELINE,
+    SAME,
+    WORSE,
+    Breakdown,
+    BreakdownRow,
+    Curve,
+    Forecast,
+    Point,
+    Tracker,
+    TrackerRow,
+)
 from .suppression import withheld_mask
 
 MIN_FORECAST_POINTS = 8

@@ -11,8 +11,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import (Column, Date, DateTime, Float, Integer, MetaData, String, Table, create_engine,
-                        event, select)
+from sqlalchemy import Column, Date, DateTime, Float, Integer, MetaData, String, Table, create_engine, event, select
 from sqlalchemy.engine import Engine, make_url
 
 from .errors import ConfigError

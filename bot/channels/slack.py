@@ -48,8 +48,7 @@ def with_metadata(post: SlackPost, metadata: dict) -> SlackPost:
 
 def build_payload(model, png: bytes, channel: str, filename: str = "tracker.png") -> SlackPost:
     """One channel's post (pure): the Block Kit message from renderers.slack and the image beside it."""
-    from renderers.formatting import subject
-    from renderers.formatting import alt_text, breakdown_alt_text
+    from renderers.formatting import alt_text, breakdown_alt_text, subject
     from renderers.slack import render_slack
     from tracker.model import Breakdown
 
@@ -94,8 +93,11 @@ class SlackChannel:
         """Make the client and check the token (auth.test), learning the bot's name for advice."""
         from slack_sdk import WebClient
         from slack_sdk.errors import SlackApiError
-        from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
-                                                           ServerErrorRetryHandler)
+        from slack_sdk.http_retry.builtin_handlers import (
+            ConnectionErrorRetryHandler,
+            RateLimitErrorRetryHandler,
+            ServerErrorRetryHandler,
+        )
 
         if not self.token:
             raise ChannelError("SLACK_BOT_TOKEN is not set; set it to post to Slack", fatal=True)

@@ -36,7 +36,7 @@ def _view(args, ctx):
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt}")
     if args.obsession:
-        from tracker.arithmetic import canonical_area   # imported areas (England...) are known too
+        from tracker.arithmetic import canonical_area  # imported areas (England...) are known too
 
         if args.area and canonical_area(ctx.figures(), ctx.config, args.area) != ctx.config.city:
             raise InputError("--obsession breaks one obsession down across every cluster; leave out --area "
