@@ -23,10 +23,8 @@ from . import _figure as fx
 from .formatting import (
     VERDICT_WORD,
     WITHHELD,
-    alt_text,
     arrow,
     benchmark_line,
-    breakdown_alt_text,
     illustrative_notice,
     number,
     percent,
@@ -59,12 +57,11 @@ EXACT = (fx.INK, fx.NAVY, fx.MUTED, COLOUR["better"], COLOUR["worse"])
 
 def render_png(model: Tracker | Breakdown) -> bytes:
     """The tracker (city or cluster) or the breakdown as PNG bytes, its alt text in the metadata."""
-    fig = draw(model)
-    if isinstance(model, Breakdown):
-        return fx.png_bytes(fig, title=f"{model.title}, week commencing {week_label(model.week)}",
-                            description=breakdown_alt_text(model), exact=EXACT + (CITY_BAND, LAG_BAND))
-    return fx.png_bytes(fig, title=f"{model.title}, week commencing {week_label(model.week)}",
-                        description=alt_text(model), exact=EXACT)
+    from .views import alt_text_of
+
+    exact = EXACT + ((CITY_BAND, LAG_BAND) if isinstance(model, Breakdown) else ())
+    return fx.png_bytes(draw(model), title=f"{model.title}, week commencing {week_label(model.week)}",
+                        description=alt_text_of(model), exact=exact)
 
 
 def draw(model: Tracker | Breakdown) -> Figure:

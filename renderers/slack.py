@@ -22,10 +22,8 @@ from tracker.model import CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE
 
 from .formatting import (
     VERDICT_WORD,
-    alt_text,
     arrow,
     benchmark_line,
-    breakdown_alt_text,
     illustrative_notice,
     number,
     percent,
@@ -165,8 +163,9 @@ def fallback_text(model: Tracker | Breakdown) -> str:
 def render_slack(model: Tracker | Breakdown, image_url: str | None = None,
                  image_file_id: str | None = None) -> dict:
     """{"text": fallback, "blocks": [...]} for chat.postMessage; the image by URL or uploaded file id."""
-    alt = _clip(escape(breakdown_alt_text(model) if isinstance(model, Breakdown) else alt_text(model)),
-                ALT_TEXT_MAX)
+    from .views import alt_text_of
+
+    alt = _clip(escape(alt_text_of(model)), ALT_TEXT_MAX)
     image = None
     if image_url:
         image = ImageBlock(image_url=image_url, alt_text=alt)

@@ -18,10 +18,8 @@ from tracker.model import CHANGE_BASELINE, CHANGE_WEEK, LATEST, PERCENT_BASELINE
 
 from .formatting import (
     VERDICT_WORD,
-    alt_text,
     arrow,
     benchmark_line,
-    breakdown_alt_text,
     illustrative_notice,
     number,
     percent,
@@ -173,9 +171,10 @@ def _breakdown_body(b: Breakdown, compact: bool = False) -> list[dict]:
 
 def render_card(model: Tracker | Breakdown, image_url: str | None = None, compact: bool = False) -> dict:
     """The Adaptive Card alone (version 1.5); `speak` reads every figure (the images' alt text)."""
-    breakdown = isinstance(model, Breakdown)
-    body = _breakdown_body(model, compact) if breakdown else _tracker_body(model)
-    alt = breakdown_alt_text(model) if breakdown else alt_text(model)
+    from .views import alt_text_of
+
+    body = _breakdown_body(model, compact) if isinstance(model, Breakdown) else _tracker_body(model)
+    alt = alt_text_of(model)
     if image_url:
         body.append({"type": "Image", "url": image_url, "altText": alt, "size": "Stretch"})
     if model.sender:

@@ -126,6 +126,11 @@ def view_of(model) -> View:
     return _BY_MODEL[type(model).__name__]
 
 
+def alt_text_of(model) -> str:
+    """The alt text of any model (tracker, breakdown, curve, comparison), as its view declares it."""
+    return view_of(model).alt_text(model)
+
+
 def path_of(model, suffix: str = "") -> str:
     """The archive path of a model's view (its page, or with '.png' its image)."""
     view = view_of(model)

@@ -48,12 +48,12 @@ def with_metadata(post: SlackPost, metadata: dict) -> SlackPost:
 
 def build_payload(model, png: bytes, channel: str, filename: str = "tracker.png") -> SlackPost:
     """One channel's post (pure): the Block Kit message from renderers.slack and the image beside it."""
-    from renderers.formatting import alt_text, breakdown_alt_text, subject
+    from renderers.formatting import subject
     from renderers.slack import render_slack
-    from tracker.model import Breakdown
+    from renderers.views import alt_text_of
 
     msg = render_slack(model)
-    alt = breakdown_alt_text(model) if isinstance(model, Breakdown) else alt_text(model)
+    alt = alt_text_of(model)
     return SlackPost(channel=channel, message={"channel": channel, **msg}, png=png, filename=filename,
                      # a file title is plain text: the message's mrkdwn-escaped text would show "&amp;"
                      title=subject(model)[:250], alt_text=alt[:1000])
