@@ -199,6 +199,23 @@ def pill(ax, x: float, y: float, text: str, colour: str, size: float = MIN_PT, h
     return left + w + pad
 
 
+def stack_labels(blocks, floor: float, ceiling: float, gap: float) -> None:
+    """Draw labels beside a chart's line ends, each as near its line as it can be with none overlapping.
+
+    `blocks` are [wanted centre y, height, draw(top)] (pixels, y down); they are laid top to bottom
+    from `floor`, `gap` apart, then moved up together when the last would pass `ceiling`.
+    """
+    blocks = sorted(blocks, key=lambda b: b[0])
+    tops = []
+    for centre, height, _ in blocks:
+        top = max(centre - height / 2, floor)
+        tops.append(top)
+        floor = top + height + gap
+    overflow = floor - gap - ceiling
+    for top, (_, _, draw) in zip(tops, blocks):
+        draw(top - overflow if overflow > 0 else top)
+
+
 def line(ax, xs, ys, colour: str, width: float = 0.8, **kw) -> Line2D:
     """A line in pixel coordinates (added directly: Axes.plot's argument handling costs more than drawing)."""
     ln = Line2D(xs, ys, color=colour, linewidth=width, solid_capstyle=kw.pop("capstyle", "butt"), **kw)

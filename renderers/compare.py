@@ -193,18 +193,9 @@ def _labels(ax, c: Comparison, f: _Frame) -> None:
         name = fx.wrap_text(_name(ln) if ln.kind != "city" else c.city, SMALL, RIGHT - (PLOT[1] + 24), bold=True)
         blocks.append([centre, STEP * (len(name) + 1) + 14 + (52 if verdict in (BETTER, WORSE) else 0),
                        _block(name, value, colour, verdict, c.city)])
-    blocks.sort(key=lambda b: b[0])
-    tops, floor = [], plot_top - 30
-    for centre, h, _ in blocks:
-        top = max(centre - h / 2, floor)
-        tops.append(top)
-        floor = top + h + 10
-    overflow = floor - 10 - (plot_bottom + 60)
-    if overflow > 0:
-        tops = [t - overflow for t in tops]
     x = PLOT[1] + 24
-    for top, (_, _, draw) in zip(tops, blocks):
-        draw(ax, x, top)
+    fx.stack_labels([[c, h, lambda top, d=d: d(ax, x, top)] for c, h, d in blocks],
+                    floor=plot_top - 30, ceiling=plot_bottom + 60, gap=10)
 
 
 def _block(name: list[str], value: str, colour: str, verdict: str | None, city: str):

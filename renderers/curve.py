@@ -286,17 +286,8 @@ def _margin_labels(ax, chart, curve: Curve, fig, plot_top: float, plot_bottom: f
         wanted = sum(near) / len(near) if near else (plot_top + plot_bottom) / 2
         blocks.append([wanted, 52 * (word in ("better", "worse")) + STEP * len(lines),
                        _gap_label(word, [ln[0][0] for ln in lines])])
-    blocks.sort(key=lambda b: b[0])
-    tops, floor = [], plot_top - 10
-    for centre, h, _ in blocks:
-        top = max(centre - h / 2, floor)
-        tops.append(top)
-        floor = top + h + 24
-    overflow = floor - 24 - (plot_bottom + 40)
-    if overflow > 0:
-        tops = [t - overflow for t in tops]
-    for top, (_, _h, draw) in zip(tops, blocks):
-        draw(ax, label_x, top)
+    fx.stack_labels([[c, h, lambda top, d=d: d(ax, label_x, top)] for c, h, d in blocks],
+                    floor=plot_top - 10, ceiling=plot_bottom + 40, gap=24)
 
 
 def _pair(name: str, sub: str, colour: str, sub_colour: str):
