@@ -22,13 +22,17 @@ COMMANDS = {
 # The record-level import formats (data_sources/importing.py RECORD_FORMATS; no pandas here).
 RECORD_FORMATS = ("ssda903", "nccis", "school-sessions")
 
-RENDER_FORMATS = ("text", "json", "png", "html", "eml", "slack", "teams", "curve",
-                  "svg", "pdf", "docx", "curve-svg", "curve-pdf", "curve-docx", "curve-json", "pack", "compare",
-                  "compare-svg", "compare-pdf")
 
 
 # The published-benchmark import formats (data_sources/benchmark_import.py declares them; no pandas here).
 PUBLISHED_FORMATS = ("ons-population", "dfe-cla", "dfe-neet", "dfe-sn", "events")
+
+
+def render_formats() -> tuple[str, ...]:
+    """The render command's formats, read from the views table (a light module: no matplotlib here)."""
+    from bot.commands.render import format_choices
+
+    return format_choices()
 
 
 def _week(text: str) -> date:
@@ -63,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--week", type=_week, help="the week (any day of it); default: the latest")
     s.add_argument("--area", help="the city (default) or a cluster")
     s.add_argument("--obsession", help="break one obsession down by cluster (or, with curve, chart it)")
-    s.add_argument("--format", choices=RENDER_FORMATS, default="text")
+    s.add_argument("--format", choices=render_formats(), default="text")
     s.add_argument("-o", "--output", help="file to write (default: standard output, or a file for images)")
 
     s = sub.add_parser("ask", help="answer TEXT as the chat command /obsession TEXT would")

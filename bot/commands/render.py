@@ -18,6 +18,14 @@ COMPARE = "compare"         # the city beside its statistical neighbours, region
 PACK = "pack"               # the agenda pack (renderers/pack.py): Word or PDF by the -o file's suffix
 
 
+def format_choices() -> tuple[str, ...]:
+    """Every --format value, from the views table: the tracker's (and breakdown's), each chart's, the pack."""
+    from renderers.views import IMAGE, VIEWS
+
+    charts = [c if f == IMAGE else f"{c}-{f}" for c in (CHART, COMPARE) for f in VIEWS[c].formats]
+    return (*FORMATS, *charts, PACK)
+
+
 def _view(args, ctx):
     """The view the command's arguments ask for, and its format and file suffix."""
     from renderers.views import IMAGE, VIEWS
@@ -59,7 +67,7 @@ def render(args, ctx, image_name: str = "tracker.png") -> dict[str, str | bytes]
     model = view.build_model(ctx.figures(), ctx.config, place)
     if name in ("slack", "teams"):
         return {suffix: json.dumps(view.render(name, model, image_url=None), indent=2) + "\n"}
-    if args.format == "html":
+    if name == "html":          # the page, with its picture beside it
         return {suffix: view.render("html", model, image_src=image_name, view_url=None),
                 ".png": view.render(IMAGE, model)}
     if args.format == "eml":
