@@ -48,10 +48,7 @@ def read_cla(path: str | Path, config: Config, la: str | None = None) -> P.Publi
     if f.empty:
         raise InputError(f'{table.label}: no "Children looked after on 31 March each year" rows; this importer '
                          "reads the CLA number and rate per 10,000 file")
-    want = P.city_authority(config, la)
-    city_rows = P.find_authority(f, want, f"{table.label} (--la {want})")
-    region = f.loc[city_rows[0], "region_name"]
-    g = f[P.keep_levels(f, region)]
+    city_rows, region, g = P.city_and_benchmarks(table, f, config, la)
     out = P.PublishedRows()
     yr = P.years(table, g, out.problems)
     pop, pop_held = P.numbers(table, g, "population_estimate", out.problems, whole=True)

@@ -57,10 +57,7 @@ def read_neet(path: str | Path, config: Config, la: str | None = None) -> P.Publ
     P.require_columns(table, REQUIRED, "the NCCIS 'NEET and not known ... by local authority' file",
                       "download UD_NEETNK_LA_dashboard_YYYY.csv again")
     f = table.frame
-    want = P.city_authority(config, la)
-    city_rows = P.find_authority(f, want, f"{table.label} (--la {want})")
-    region = f.loc[city_rows[0], "region_name"]
-    g = f[P.keep_levels(f, region)]
+    city_rows, region, g = P.city_and_benchmarks(table, f, config, la)
     out = P.PublishedRows()
     yr = P.years(table, g, out.problems)
     cohort, cohort_held = P.numbers(table, g, "cohort_djfavg", out.problems)

@@ -40,10 +40,7 @@ def read_population(path: str | Path, config: Config, la: str | None = None) -> 
             raise InputError(f'{table.label}: no "Children aged 0 to 17 years" rows; rates per 10,000 children '
                              "need the 0-17 population")
         f = f[~other]
-    want = P.city_authority(config, la)
-    city_rows = P.find_authority(f, want, f"{table.label} (--la {want})")
-    region = f.loc[city_rows[0], "region_name"]
-    g = f[P.keep_levels(f, region)]
+    city_rows, region, g = P.city_and_benchmarks(table, f, config, la)
     out = P.PublishedRows()
     yr = P.years(table, g, out.problems)
     pop, held = P.numbers(table, g, "population_estimate", out.problems, whole=True)

@@ -139,6 +139,15 @@ def area_rows(g: pd.DataFrame, names: pd.Series, source: str) -> list[dict]:
     return out
 
 
+def city_and_benchmarks(table, f: pd.DataFrame, config: Config, la: str | None) -> tuple[pd.Index, str, pd.DataFrame]:
+    """The city's own authority rows (InputError naming --la when absent), its region, and the rows kept:
+    England, that region and every local authority (for its neighbours)."""
+    want = city_authority(config, la)
+    city_rows = find_authority(f, want, f"{table.label} (--la {want})")
+    region = f.loc[city_rows[0], "region_name"]
+    return city_rows, region, f[keep_levels(f, region)]
+
+
 def keep_levels(f: pd.DataFrame, region: str) -> pd.Series:
     """Mask of the rows kept: England, the city's region and every local authority (for any neighbours)."""
     level = f["geographic_level"].str.lower()
