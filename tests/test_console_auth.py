@@ -236,3 +236,24 @@ def test_a_form_larger_than_any_console_form_is_refused_unread(console):
     r = c.post("/console/sign-in", data={"csrf": token(page.text), "email": "a" * 20_000, "password": "p"})
     assert r.status_code == 413
     assert snapshot(url) == before
+
+
+def test_wrong_passwords_are_throttled_per_client_address(seeded_db, tmp_path_factory, live_server, demo_config):
+    from bot.console.routes import SIGN_IN_FAILURES
+
+    base, con, _ = make_console(seeded_db, tmp_path_factory.mktemp("console-throttle"), live_server, demo_config)
+    c = client(base)
+
+    def attempt(password: str):
+        page = c.get("/console/sign-in")
+        return c.post("/console/sign-in", data={"csrf": token(page.text), "email": ACCOUNTS["analyst"],
+                                                 "password": password, "next": "/console/"})
+
+    codes = [attempt("not the password at all").status_code for _ in range(SIGN_IN_FAILURES)]
+    assert codes == [401] * SIGN_IN_FAILURES
+    # Past the limit even the right password waits: guessing cannot go on at speed.
+    r = attempt(PASSWORD)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "Too many" in r.text
+    assert c.get("/console/").status_code == 303
+    con.failures.forget_idle(now=float("inf"))       # the window has passed
+    assert attempt(PASSWORD).status_code == 303

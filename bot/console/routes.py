@@ -23,6 +23,8 @@ from .roles import ROLES, ConsoleConfig, allows, role_for
 from .sessions import User
 from .store import ConsoleStore
 
+SIGN_IN_FAILURES = 10       # wrong passwords per client address ...
+SIGN_IN_WINDOW = 60.0       # ... in this many seconds, then 429 until the window has passed
 log = logging.getLogger("obsession.console")
 PREFIX = "/console"
 
@@ -44,6 +46,10 @@ class Console:
         self._views: OrderedDict = OrderedDict()
         self._images: OrderedDict = OrderedDict()
         self.runs = None            # set by the approval module: background runs of held weeks
+        from bot.slack_app import RateLimiter
+
+        # Wrong passwords for local accounts, per client address: as the archive throttles its log-ins.
+        self.failures = RateLimiter(SIGN_IN_FAILURES, SIGN_IN_WINDOW)
 
     # -- figures ---------------------------------------------------------------------------------------
     def figures(self):
@@ -179,6 +185,12 @@ class Console:
         return self.respond(request, "sign_in.html", status=status, problem=problem,
                             next=self._next(request), title="Sign in")
 
+    async def _too_many(self, request, wait: float):
+        response = await self.sign_in_page(request, f"Too many wrong passwords from this address; try again in "
+                                                    f"{int(wait) + 1} seconds.", 429)
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+
     async def sign_in(self, request):
         """POST: a local account's address and password."""
         raw = request.headers.get("content-length", "")
@@ -187,12 +199,18 @@ class Console:
         form = await request.form(max_part_size=8 * 1024, max_files=0)
         if not sessions.csrf_ok(request.session, form.get("csrf")):
             return await self.sign_in_page(request, "The form had expired; try again.", 403)
+        client = request.client.host if request.client else ""
+        if self.failures.blocked(client):
+            return await self._too_many(request, self.failures.blocked(client))
         email = str(form.get("email", "")).strip().lower()[:320]
         password = str(form.get("password", ""))
         account = await run_in_threadpool(self.db.user, email) if email else None
         ok, rehash = await run_in_threadpool(verify_password, account["password_hash"] if account else None, password)
         if not ok:
             await run_in_threadpool(self.audit, request, email or "(none)", "sign-in refused", "local account: wrong address or password")
+            wait = self.failures.hit(client)
+            if wait:
+                return await self._too_many(request, wait)
             return await self.sign_in_page(request, "That address and password do not match an account.", 401)
         if rehash:
             await run_in_threadpool(self.db.set_hash, email, rehash)
