@@ -147,14 +147,18 @@ class SlackHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self):
+    def _record(self):
+        """(server, API method, parameters) of this request, with the call recorded for the tests."""
         srv: SlackServer = self.server.owner
-        path = urlsplit(self.path).path
+        method = urlsplit(self.path).path.rsplit("/", 1)[-1]
         params = _params(self)
-        method = path.rsplit("/", 1)[-1]
         with srv.lock:
             srv.calls.append({"method": method, "params": params, "auth": self.headers.get("Authorization"),
                               "at": time.monotonic()})
+        return srv, method, params
+
+    def do_GET(self):
+        srv, method, params = self._record()
         if self.headers.get("Authorization") != f"Bearer {srv.token}":
             return self._json(200, {"ok": False, "error": "invalid_auth"})
         if method != "conversations.history":
@@ -179,13 +183,9 @@ class SlackHandler(BaseHTTPRequestHandler):
                                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}})
 
     def do_POST(self):
-        srv: SlackServer = self.server.owner
+        srv, method, params = self._record()
         path = urlsplit(self.path).path
-        params = _params(self)
-        method = path.rsplit("/", 1)[-1]
         with srv.lock:
-            srv.calls.append({"method": method, "params": params, "auth": self.headers.get("Authorization"),
-                              "at": time.monotonic()})
             throttle = srv.ratelimit.get(method, 0)
             if throttle:
                 srv.ratelimit[method] = throttle - 1
