@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from bot.archive import SECURITY_HEADERS, Archive  # noqa: F401  (bot/console imports SECURITY_HEADERS from here)
 from bot.chat.service import ChatService, LiveFigures, render_pool
+from bot.chat.workers import settle_heap
 from tracker.config import Config
 from tracker.settings import Settings
 
@@ -20,11 +21,14 @@ log = logging.getLogger("obsession.web")
 
 
 def create_app(settings: Settings, config: Config, store=None, *, render_workers: int | None = None,
-               check_every: float = 2.0, limiter=None, warm: bool = True, warm_images: bool | None = None):
+               check_every: float = 2.0, limiter=None, warm: bool = True, warm_images: bool | None = None,
+               settle: bool = False):
     """The ASGI app: /healthz, /slack/events, /teams/messages and the archive.
 
     warm_images (default: when PUBLIC_BASE_URL is set and drawing is in worker processes) draws the
-    latest week's pictures in the background after start and after each reload.
+    latest week's pictures in the background after start and after each reload. settle (for
+    `obsession serve`, the process's own app) takes the heap alive after start out of the garbage
+    collector's full passes (bot/chat/workers.settle_heap).
     """
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
@@ -78,6 +82,8 @@ def create_app(settings: Settings, config: Config, store=None, *, render_workers
     @asynccontextmanager
     async def lifespan(app):
         await service.start(warm=warm)
+        if settle:
+            settle_heap()
         log.info("web process ready: Slack %s, Teams %s, archive %s",
                  "on" if slack_handler else "off", "on" if settings.teams_outgoing_webhook_secret else "off",
                  "closed" if archive.closed else "open")

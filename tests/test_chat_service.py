@@ -195,3 +195,32 @@ def test_one_row_tracker_is_that_row_of_the_whole_tracker(demo_figures, demo_con
         assert (one.week, one.area, one.area_kind) == (whole.week, whole.area, whole.area_kind)
     both = build_tracker(demo_figures, demo_config, None, None, obsessions=["neet", "lac"])   # alias, any order
     assert [r.obsession.key for r in both.rows] == ["cla", "neet"]
+
+
+def test_serve_and_its_workers_take_their_start_up_heap_out_of_full_collections(app, live_server):
+    """`obsession serve` (settle=True) and each worker freeze what start-up left, so a full garbage
+    collection no longer walks it (it stalled acknowledgements by 40-60 ms); apps built otherwise do not."""
+    import gc
+
+    from bot.chat.workers import render_pool, warm
+
+    gc.unfreeze()
+    try:
+        live_server(app(warm=False))                  # started: its lifespan has run
+        assert gc.get_freeze_count() == 0             # not asked: the caller's heap is left alone
+        live_server(app(warm=False, settle=True))
+        frozen = gc.get_freeze_count()
+        # Every module, class and function loaded by then: tens of thousands of objects, not a handful.
+        assert frozen > 20_000, frozen
+    finally:
+        gc.unfreeze()
+
+    warm(None)                                        # in this process's thread (render_workers=0): no freeze
+    assert gc.get_freeze_count() == 0
+    pool = render_pool(1)
+    try:
+        assert pool.submit(gc.get_freeze_count).result(timeout=60) == 0
+        assert pool.submit(warm, None).result(timeout=60) is True
+        assert pool.submit(gc.get_freeze_count).result(timeout=60) > 20_000
+    finally:
+        pool.shutdown(wait=True)

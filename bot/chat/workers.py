@@ -94,7 +94,23 @@ def warm(source=None, version: int = 0) -> bool:
     import renderers.png  # noqa: F401
     if isinstance(source, str):
         _figures(source, version)
+    if multiprocessing.parent_process() is not None:      # a worker process, not a thread of the caller's
+        settle_heap()
     return True
+
+
+def settle_heap() -> None:
+    """Move everything alive now (modules, settings, the figures) out of the garbage collector's full passes.
+
+    A full pass walks every object the process holds; in the web process, where the libraries make
+    that heap large, one pass took 40-60 ms and, landing among acknowledgements, tripled the Slack
+    acknowledgement p99 in bench/bench_chat.py (about 23 -> 60-95 ms). After gc.freeze() a pass walks
+    only what was made since, so it costs a few milliseconds. Called by each long-running process once its start-up is done.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def image_job(source, version: int, config: Config, view_name: str, place) -> bytes | Problem:
@@ -177,8 +193,8 @@ def exit_with_parent(every: float = PARENT_CHECK) -> None:
 
     Linux: prctl(PR_SET_PDEATHSIG, SIGKILL). That signal follows the thread that started the worker;
     the pool starts its workers from the thread that submits (the event loop's, which lives as long
-    as the process). Elsewhere a thread polls the parent's id. (A polling thread in every worker, measured
-    on Linux, tripled the chat's acknowledgement p99 in bench/bench_chat.py, so it is only the fallback.)
+    as the process). Elsewhere a thread polls the parent's id: the fallback, as it wakes every worker
+    once a second for nothing.
     """
     import signal
 

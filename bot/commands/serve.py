@@ -14,7 +14,7 @@ def run(args, ctx) -> int:
     from bot.web import create_app
 
     setup(logging.INFO)
-    app = create_app(ctx.settings, ctx.config, ctx.store)
+    app = create_app(ctx.settings, ctx.config, ctx.store, settle=True)
     print(f"obsession serve: http://{args.host}:{args.port}/ (archive), /slack/events, /teams/messages, /healthz",
           file=sys.stderr)
     # One process: the figures, the image cache and the per-user rate limit live in it.

@@ -33,6 +33,7 @@ async def _serve(ctx) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.chat.service import ChatService, LiveFigures
+    from bot.chat.workers import settle_heap
     from bot.slack_app import Answering, api_url, build_slack_app
 
     stop = asyncio.Event()
@@ -52,6 +53,7 @@ async def _serve(ctx) -> None:
         opened = time.monotonic()
         await _first_url(handler, ctx.settings.slack_app_token)
         await service.start()
+        settle_heap()         # full garbage collections skip what start-up left (bot/chat/workers.py)
         if time.monotonic() - opened > FRESH_URL:
             handler.client.wss_uri = None      # a slow start: the client asks for a fresh URL itself
         # connect() retries until it gets through; after that the client reconnects by itself
