@@ -15,6 +15,11 @@ USERS = {
     "analyst": {"sub": "a1", "email": "ann@partner.example", "name": "Ann Analyst"},              # by address
     "approver": {"sub": "p1", "email": "pat@partner.example", "groups": ["0f6e-approvers"]},      # by group id
 }
+# Entra's app roles: the council's groups assigned to the app's roles; the token carries `roles`.
+BY_APP_ROLE = {"sub": "r1", "email": "rob@partner.example", "roles": ["Tracker.Analyst"]}
+# Entra past 200 groups: no `groups` claim, but a pointer to where they could be read (groups overage).
+OVERAGE = {"sub": "o1", "email": "olly@partner.example", "_claim_names": {"groups": "src1"},
+           "_claim_sources": {"src1": {"endpoint": "https://graph.windows.net/t/users/o1/getMemberObjects"}}}
 NOBODY = {"sub": "n1", "email": "nobody@elsewhere.example"}
 
 
@@ -23,7 +28,7 @@ def oidc(seeded_db, tmp_path_factory, live_server, demo_config):
     provider = Provider()
     provider.base = live_server(provider.app())
     config = dataclasses.replace(demo_config, console=ConsoleRoles(
-        viewers=("@leeds.example",), analysts=("ann@partner.example",), approvers=("0F6E-approvers",)))
+        viewers=("@leeds.example",), analysts=("ann@partner.example", "tracker.analyst"), approvers=("0F6E-approvers",)))
     base, console, url = make_console(seeded_db, tmp_path_factory.mktemp("oidc"), live_server, config, {
         "OIDC_ISSUER": provider.base, "OIDC_CLIENT_ID": provider.client_id,
         "OIDC_CLIENT_SECRET": provider.client_secret})
@@ -101,3 +106,20 @@ def test_the_sign_in_page_offers_the_council_account(oidc):
     _, base, _, _ = oidc
     page = httpx.get(base + "/console/sign-in")
     assert "Sign in with your council account" in page.text
+
+
+def test_an_app_role_in_the_token_gives_the_role_it_is_listed_under(oidc):
+    provider, base, console, _ = oidc
+    c, r = _sign_in(provider, base, BY_APP_ROLE)
+    assert r.status_code == 200 and "rob@partner.example (analyst)" in r.text
+
+
+def test_a_token_without_its_groups_says_so_instead_of_a_bare_no_access(oidc):
+    provider, base, console, _ = oidc
+    c, r = _sign_in(provider, base, OVERAGE)
+    assert r.status_code == 403 and "You have no access" in r.text
+    assert "more groups than the identity provider" in r.text and "app's roles" in r.text
+    assert "too many" in console.db.audit_log()[0]["detail"]
+    # Someone else with no role is not told about groups they may not have.
+    _, plain = _sign_in(provider, base, NOBODY)
+    assert plain.status_code == 403 and "more groups" not in plain.text

@@ -124,10 +124,29 @@ def oidc_client(console: ConsoleSettings):
 
 
 def identity(userinfo) -> tuple[str | None, list[str], str]:
-    """(email, groups, display name) from verified ID token claims."""
+    """(email, groups, display name) from verified ID token claims; groups include the token's app roles."""
     email = userinfo.get("email") or userinfo.get("preferred_username") or userinfo.get("upn")
     email = email.strip().lower() if isinstance(email, str) and "@" in email else None
-    groups = userinfo.get("groups") or []
-    groups = [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
     name = userinfo.get("name") if isinstance(userinfo.get("name"), str) else (email or "")
-    return email, groups, name
+    return email, memberships(userinfo), name
+
+
+def memberships(userinfo) -> list[str]:
+    """The token's group ids (`groups`) and app role values (`roles`), which `[console]` matches alike.
+
+    App roles are Microsoft's answer to groups that do not fit in a token: assign the council's groups
+    to the app's roles, and every token carries the roles whatever the number of groups.
+    """
+    out: list[str] = []
+    for claim in ("groups", "roles"):
+        values = userinfo.get(claim)
+        if isinstance(values, list):
+            out += [v for v in values if isinstance(v, str)]
+    return out
+
+
+def groups_overage(userinfo) -> bool:
+    """True when the token says the user's groups did not fit in it (Microsoft Entra past 200 groups:
+    no `groups`, but `_claim_names` naming it, or `hasgroups`), so a role given by group cannot be seen."""
+    names = userinfo.get("_claim_names")
+    return (isinstance(names, dict) and "groups" in names) or userinfo.get("hasgroups") is True

@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from tracker.errors import ObsessionError
 
 from . import sessions
-from .auth import ConsoleSettings, identity, oidc_client, session_key, verify_password
+from .auth import ConsoleSettings, groups_overage, identity, oidc_client, session_key, verify_password
 from .pages import render, security_headers
 from .roles import ROLES, ConsoleConfig, allows, role_for
 from .sessions import User
@@ -167,7 +167,8 @@ class Console:
 
     def no_access(self, request, user):
         """The page for someone signed in with no role."""
-        return self.respond(request, "no_access.html", status=403, user=user, owners=self.owners(), title="No access")
+        return self.respond(request, "no_access.html", status=403, user=user, owners=self.owners(), title="No access",
+                            overage=bool(request.session.get("ov")))
 
     def audit(self, request, who: str, action: str, detail: str) -> None:
         """Keep one action in the audit log, with the caller's address."""
@@ -265,9 +266,12 @@ class Console:
             return await self.sign_in_page(request, "The identity provider gave no email address for you; "
                                                     f"ask {self.owners()}.", 403)
         known = {e.strip().lower() for e in (*self.console.viewers, *self.console.analysts, *self.console.approvers)}
-        sessions.begin(request.session, email, "oidc", name, [g.lower() for g in groups if g.lower() in known])
+        overage = groups_overage(userinfo)
+        sessions.begin(request.session, email, "oidc", name, [g.lower() for g in groups if g.lower() in known],
+                       overage=overage)
         role = role_for(self.console, email, groups)
-        await run_in_threadpool(self.audit, request, email, "sign-in", f"identity provider, role {role or 'none'}")
+        note = " (the token did not list the user's groups: too many)" if overage else ""
+        await run_in_threadpool(self.audit, request, email, "sign-in", f"identity provider, role {role or 'none'}{note}")
         return RedirectResponse(self._next(request, nxt), status_code=303, headers=security_headers())
 
     async def sign_out(self, request, user, form):

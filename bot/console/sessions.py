@@ -47,12 +47,16 @@ def csrf_ok(session, offered: str | None) -> bool:
     return bool(token and offered and hmac.compare_digest(token.encode(), str(offered).encode()))
 
 
-def begin(session, email: str, via: str, name: str, groups=()) -> str:
-    """Start a signed-in session (a new id and CSRF token, so nothing from before signing in carries over)."""
+def begin(session, email: str, via: str, name: str, groups=(), overage: bool = False) -> str:
+    """Start a signed-in session (a new id and CSRF token, so nothing from before signing in carries over).
+
+    `overage`: the identity provider left the user's groups out of the token (too many to carry)."""
     session.clear()
     sid = secrets.token_urlsafe(24)
     session.update({"u": email, "via": via, "n": name[:200], "g": list(groups)[:50], "sid": sid,
                     "csrf": secrets.token_urlsafe(32), "seen": int(time.time())})
+    if overage:
+        session["ov"] = 1
     session.mark_modified() if hasattr(session, "mark_modified") else None
     return sid
 
