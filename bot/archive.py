@@ -3,7 +3,9 @@
 Each page has the same look as the email (pasteable into an agenda) and its image is drawn once and
 cached by the chat service. Pages can be closed with ARCHIVE_TOKEN or ARCHIVE_BASIC_AUTH; images stay
 fetchable by Slack and Teams through a signature in their URL (see bot/urls.py). Every route is a
-view's route from the views table, located by one function (Archive.locate).
+view's route from the views table, located by one function (Archive.locate). The areas served are the
+configured ones and those the store's current benchmark imports brought (England, the region, the
+statistical neighbours), read again when the figures change; a configured area keeps its slug.
 
 Held under hostile use: weeks are written one way only (YYYY-MM-DD; any other form is 404), a closed
 archive answers 401 before it looks at the address, failed log-ins are throttled per client address
@@ -67,7 +69,8 @@ class Archive:
         self.config = config
         self.service = service
         self.key = urls.signing_key(settings)
-        self.areas = {slug(a): a for a in (config.city, *config.clusters, *config.comparators)}
+        self.areas = {slug(a): a for a in (config.city, *config.clusters, *config.comparators)}   # configured
+        self._served: tuple[int | None, dict] = (None, self.areas)   # (figures version, every area served)
         self.obsessions = {o.key for o in config.obsessions}
         self._pages: OrderedDict = OrderedDict()     # (path, figures version) -> page
         self._documents: OrderedDict = OrderedDict()  # (path, figures version) -> .docx or .pdf bytes
@@ -268,8 +271,10 @@ class Archive:
         if weeks and after:
             links.append(f'<a href="{here(weeks[-1])}">latest</a>')
         tracker, breakdown = VIEWS["tracker"], VIEWS["breakdown"]
-        areas = " · ".join(f'<a href="{tracker.path(Place(week, a))}">{html.escape(a)}</a>'
-                           for a in (self.config.city, *self.config.clusters))
+        link = lambda a: f'<a href="{tracker.path(Place(week, a))}">{html.escape(a)}</a>'  # noqa: E731
+        areas = " · ".join(link(a) for a in (self.config.city, *self.config.clusters))
+        imported = tuple(imported_areas(figures, self.config, self.areas).values())
+        benchmarks = f'<p>Benchmarks: {" · ".join(link(a) for a in imported)}</p>' if imported else ""
         obs = " · ".join(f'<a href="{breakdown.path(Place(week, obsession=o.key))}">{html.escape(o.label)}</a>'
                          for o in self.config.obsessions)
         # Colours from the one palette; dark mode and tap sizes in templates/email_base.html's style block.
@@ -277,7 +282,7 @@ class Archive:
         return (f'<nav aria-label="Archive" style="{style}">{" &nbsp; ".join(links)}'
                 f'{self._downloads(view, place)}'
                 f'<details style="margin-top:4px"><summary>Other areas and breakdowns</summary>'
-                f'<p>{areas}</p><p>By cluster: {obs}</p></details></nav>')
+                f'<p>{areas}</p>{benchmarks}<p>By cluster: {obs}</p></details></nav>')
 
     def _downloads(self, view: View, place: Place) -> str:
         """'Download for an agenda: Word · PDF': a tracker's agenda pack (its area's), a breakdown's own file."""
@@ -293,6 +298,16 @@ class Archive:
                                    f'download>{label}</a>')
         return (f'<p style="margin:4px 0">Download for an agenda: {link("docx", "Word")} · {link("pdf", "PDF")} '
                 f'<span style="color:{MUTED}">({html.escape(what)})</span></p>')
+
+    async def served_areas(self) -> dict[str, str]:
+        """Slug -> name of every area served now: the configured ones and the current imports' (read off the loop)."""
+        version = await self.service.version()
+        if self._served[0] != version:
+            def read():
+                now, figures = self.service.figures()
+                return now, {**self.areas, **imported_areas(figures, self.config, self.areas)}
+            self._served = await self.service.in_thread(read)
+        return self._served[1]
 
     async def _is_latest(self, week: date) -> bool:
         """True when `week` is the latest week of the figures."""
@@ -312,11 +327,13 @@ class Archive:
         view, place = VIEWS["tracker"], Place(week, self.config.city)
         return await self._page(view.path(place), view, place)
 
-    def locate(self, request, view: View, params: dict | None = None) -> tuple[Place | None, bool]:
+    def locate(self, request, view: View, params: dict | None = None,
+               areas: dict | None = None) -> tuple[Place | None, bool]:
         """The request's week, area and obsession as a Place of `view`, and whether it asks for the image.
 
         (None, is_image) when the address names no such week, area or obsession. The last part of a
         view with a page may end in '.png' (its image); a view that is only a picture is routed with it.
+        `areas` (slug -> name, see served_areas) defaults to the configured areas.
         """
         params = dict(request.path_params if params is None else params)
         last = view.fields[-1]
@@ -332,7 +349,7 @@ class Archive:
             return None, is_image
         area = obsession = None
         if "area" in view.fields:
-            area = self.areas.get(params["area"])
+            area = (self.areas if areas is None else areas).get(params["area"])
             if area is None:
                 return None, is_image
         if "obsession" in view.fields:
@@ -352,7 +369,8 @@ class Archive:
             refused = self.image_gate(request) if wants_image else self.gate(request)
             if refused is not None:
                 return refused
-            place, is_image = self.locate(request, view)
+            areas = await self.served_areas() if "area" in view.fields else None
+            place, is_image = self.locate(request, view, areas=areas)
             if place is None:
                 return self._not_found(f"No such {view.noun}: the address is {view.address()}.")
             if place.week.weekday():
@@ -394,7 +412,8 @@ class Archive:
         params = dict(request.path_params)
         last = view.fields[-1]
         params[last] = params[last][: -len(fmt) - 1]
-        place, _ = self.locate(request, view, params)
+        areas = await self.served_areas() if "area" in view.fields else None
+        place, _ = self.locate(request, view, params, areas)
         if place is None:
             return self._not_found(f"No such {'agenda pack' if what == 'pack' else view.noun}: the address is "
                                    + (f"{_pack_path(None)}.docx" if what == "pack" else f"{view.address()}.docx")
@@ -447,6 +466,19 @@ def check_secrets(settings: Settings) -> None:
     if basic is not None and len(basic.partition(":")[2]) < MIN_SECRET:
         raise ConfigError(f"setting ARCHIVE_BASIC_AUTH: the password is {len(basic.partition(':')[2])} characters; "
                           f"use at least {MIN_SECRET}")
+
+
+def imported_areas(figures, config: Config, configured: dict) -> dict[str, str]:
+    """Slug -> name of the areas the figures' benchmark imports brought (England, the region, the neighbours),
+    leaving out any whose slug a configured area (in `configured`, slug -> name) or an earlier one has."""
+    from tracker.benchmarks import known_areas, published_of
+
+    out: dict[str, str] = {}
+    for name in known_areas(published_of(figures), config):
+        key = slug(name)
+        if key not in configured and key not in out:
+            out[key] = name
+    return out
 
 
 def _client(request) -> str:
