@@ -1,8 +1,10 @@
 """The tracker, the breakdown and the turn-the-curve chart as Word documents for meeting agendas (python-docx).
 
 A native Word table (its header row repeats on a new page; better/worse in words and arrows as well as
-colour; 'c' where a figure is withheld), the picture with its alt text set where Word keeps it, and
-Word's own heading, list and table styles, so that pasted into an agenda it takes the agenda's look.
+colour; 'c' where a figure is withheld; the DfE's published benchmark line in a row spanning the table
+under its obsession's row, the city's under the breakdown's city row), the picture with its alt text
+set where Word keeps it, and Word's own heading, list and table styles, so that pasted into an agenda
+it takes the agenda's look.
 """
 from __future__ import annotations
 
@@ -29,14 +31,17 @@ from tracker.model import (
 )
 
 from .formatting import (
+    NO_FIGURE,
     VERDICT_WORD,
     WITHHELD,
     alt_text,
     arrow,
+    benchmark_line,
     breakdown_alt_text,
     illustrative_notice,
     number,
     percent,
+    rate_text,
     signed,
     title_parts,
     week_label,
@@ -48,6 +53,9 @@ TABLE_STYLE = "Table Grid"      # in every Word document, so a pasted table keep
 LANGUAGE = "en-GB"
 TRACKER_WIDTHS = [54, 26, 30, 30, 30]          # mm, within A4's 170 mm between 20 mm margins
 BREAKDOWN_WIDTHS = [15, 45, 18, 32, 26, 32]
+# With a column of the rate per 10,000 children (where populations exist), beside the count it is of.
+BREAKDOWN_RATE_WIDTHS = [15, 32, 18, 22, 27, 26, 28]
+PER_10K_NOTE = "Per 10,000 children: the latest count per 10,000 children aged 0-17 (the mid-year estimate before the week)."
 
 
 def new_document(title: str, subject: str):
@@ -116,7 +124,7 @@ def _table_alt_text(table, caption: str, description: str) -> None:
         tbl_pr.append(el)
 
 
-def _table(doc, heads: list[str], widths_mm: list[float], caption: str, description: str):
+def _table(doc, heads: list[str], widths_mm: list[float], caption: str, description: str, *, left: int = 1):
     table = doc.add_table(rows=1, cols=len(heads))
     table.style = TABLE_STYLE
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -124,7 +132,7 @@ def _table(doc, heads: list[str], widths_mm: list[float], caption: str, descript
         cell.text = ""
         p = cell.paragraphs[0]
         _run(p, head, bold=True)
-        p.alignment = WD_ALIGN_PARAGRAPH.LEFT if i == 0 or (i == 1 and len(heads) == 6) else WD_ALIGN_PARAGRAPH.CENTER
+        p.alignment = WD_ALIGN_PARAGRAPH.LEFT if i < left else WD_ALIGN_PARAGRAPH.CENTER
         _shade(cell, HEADER_ROW)
     _repeat_header(table.rows[0])
     _table_alt_text(table, caption, description)
@@ -135,10 +143,45 @@ def _table(doc, heads: list[str], widths_mm: list[float], caption: str, descript
 
 
 def _cell_widths(table, widths_mm: list[float]) -> None:
-    """Each cell's width as well as the grid's: Word reads the cells."""
+    """Each cell's width as well as the grid's: Word reads the cells (a spanning cell: its columns' sum)."""
     for row in table.rows:
-        for cell, w in zip(row.cells, widths_mm):
-            cell.width = Mm(w)
+        column = 0
+        for tc in row._tr.tc_lst:
+            tc.width = Mm(sum(widths_mm[column:column + tc.grid_span]))
+            column += tc.grid_span
+
+
+def _border(cell, side: str, val: str) -> None:
+    tc_pr = cell._tc.get_or_add_tcPr()
+    borders = tc_pr.find(qn("w:tcBorders"))
+    if borders is None:
+        borders = OxmlElement("w:tcBorders")
+        # Word refuses a file whose cell properties are out of the schema's order (tcBorders before shd ...).
+        tc_pr.insert_element_before(borders, *(f"w:{t}" for t in (
+            "shd", "noWrap", "tcMar", "textDirection", "tcFitText", "vAlign", "hideMark", "headers",
+            "cellIns", "cellDel", "cellMerge", "tcPrChange")))
+    el = OxmlElement(f"w:{side}")
+    el.set(qn("w:val"), val)
+    borders.append(el)
+
+
+def _benchmark_row(table, above, text: str, shade: str | None = None) -> None:
+    """The benchmark line in a row spanning the table under `above`, the row it belongs to.
+
+    A table row rather than a paragraph after the table: it is pasted with the table and a screen
+    reader meets it straight after its obsession's figures. No rule between the two, and `above` is
+    kept on the same page as it, so they read as one.
+    """
+    row = table.add_row()
+    cell = row.cells[0].merge(row.cells[-1])
+    _run(cell.paragraphs[0], text)            # the table's own size: it is figures, not small print
+    for c in above.cells:
+        _border(c, "bottom", "nil")
+        for p in c.paragraphs:
+            p.paragraph_format.keep_with_next = True
+    _border(cell, "top", "nil")
+    if shade:
+        _shade(cell, shade)
 
 
 def picture(doc, png: bytes, *, title: str, description: str, width=None) -> None:
@@ -213,7 +256,10 @@ def add_tracker(doc, tracker: Tracker, png: bytes, *, level: int = 1) -> None:
                    caption=f"{tracker_heading(tracker)}, week commencing {week_label(tracker.week)}",
                    description=alt_text(tracker))
     for row in tracker.rows:
-        _tracker_row(table.add_row().cells, tracker, row)
+        line = table.add_row()
+        _tracker_row(line.cells, tracker, row)
+        if row.benchmarks:
+            _benchmark_row(table, line, benchmark_line(row.benchmarks))
     _keep_rows_whole(table)
     _cell_widths(table, TRACKER_WIDTHS)
 
@@ -226,6 +272,8 @@ def add_tracker(doc, tracker: Tracker, png: bytes, *, level: int = 1) -> None:
                      "or figures from which one could be worked out).")
     notes.append("Better and worse are judged by each obsession's aim (to reduce or to increase); "
                  "▲ ▼ ► show which way the figure moved.")
+    if any(r.rate_per_10000 is not None for r in tracker.rows):
+        notes.append(PER_10K_NOTE)
     _small_print(doc, notes)
 
     curves = [r for r in tracker.rows if r.forecast is not None]
@@ -264,6 +312,9 @@ def _tracker_row(cells, tracker: Tracker, row: TrackerRow) -> None:
     elif row.latest is not None and row.latest_week and row.latest_week != tracker.week:
         _run(cells[1].add_paragraph(), f"week of {week_label(row.latest_week)}", colour=MUTED)
         cells[1].paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if row.rate_per_10000 is not None and not withheld:     # as the text (and the email's text part) show it
+        _run(cells[1].add_paragraph(), rate_text(row.rate_per_10000))
+        cells[1].paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
     aside = None if row.previous_is_adjacent or row.previous_week is None else f"on {week_label(row.previous_week)}"
     _change(cells[2], row.change_since_last_week, o, CHANGE_WEEK in row.withheld, row.verdict_since_last_week,
             aside=aside)
@@ -282,20 +333,28 @@ def add_breakdown(doc, b: Breakdown, png: bytes, *, level: int = 1) -> None:
     _obsession_title(doc.add_paragraph(), o)
     doc.add_paragraph(f"Week commencing {week_label(b.week)}")
     pts = " (pts)" if o.is_rate else ""
-    table = _table(doc, ["Rank", "Cluster", "Latest", f"Change on last week{pts}", f"% change since {label}",
-                         f"Change since {label}{pts}"], BREAKDOWN_WIDTHS,
-                   caption=f"{b.title}, week commencing {week_label(b.week)}", description=breakdown_alt_text(b))
+    # Per 10,000 children where populations exist, as the text breakdown shows it: areas of any size compared.
+    rates = any(r.rate_per_10000 is not None for r in (b.city, *b.rows))
+    widths = BREAKDOWN_RATE_WIDTHS if rates else BREAKDOWN_WIDTHS
+    table = _table(doc, ["Rank", "Cluster", "Latest", *(["Per 10,000 children"] if rates else []),
+                         f"Change on last week{pts}", f"% change since {label}", f"Change since {label}{pts}"],
+                   widths, caption=f"{b.title}, week commencing {week_label(b.week)}",
+                   description=breakdown_alt_text(b), left=2)
     for r, is_city in [(b.city, True)] + [(r, False) for r in b.rows]:
-        _breakdown_row(table.add_row().cells, o, r, is_city)
+        line = table.add_row()
+        _breakdown_row(line.cells, o, r, is_city, rates)
+        if is_city and b.benchmarks:
+            _benchmark_row(table, line, benchmark_line(b.benchmarks), shade=HEADER_ROW)
     _keep_rows_whole(table)
-    _cell_widths(table, BREAKDOWN_WIDTHS)
-    notes = [b.lagging_rule[0].upper() + b.lagging_rule[1:] + ".", *b.notes]
+    _cell_widths(table, widths)
+    notes = [b.lagging_rule[0].upper() + b.lagging_rule[1:] + ".", *b.notes, *([PER_10K_NOTE] if rates else [])]
     _small_print(doc, notes)
     picture(doc, png, title=f"{b.title}, week commencing {week_label(b.week)}", description=breakdown_alt_text(b))
     _small_print(doc, _sender_lines(b.illustrative, b.city.area, b.sender))
 
 
-def _breakdown_row(cells, o, r: BreakdownRow, is_city: bool) -> None:
+def _breakdown_row(row_cells, o, r: BreakdownRow, is_city: bool, rates: bool = False) -> None:
+    cells = list(row_cells)
     rank = "City" if is_city else (str(r.rank) if r.rank else "–")
     _run(cells[0].paragraphs[0], rank, bold=is_city)
     _run(cells[1].paragraphs[0], r.area, bold=is_city)
@@ -305,6 +364,13 @@ def _breakdown_row(cells, o, r: BreakdownRow, is_city: bool) -> None:
     p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     withheld = LATEST in r.withheld
     _run(p, number(r.latest, o, withheld, unit=True), bold=not withheld, colour=MUTED if withheld else None)
+    if rates:
+        p = cells[3].paragraphs[0]
+        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        # A withheld count's rate would give the count away: withheld with it.
+        per = WITHHELD if withheld else NO_FIGURE if r.rate_per_10000 is None else f"{r.rate_per_10000:.0f}"
+        _run(p, per, colour=MUTED if per in (WITHHELD, NO_FIGURE) else None)
+        cells = [*cells[:3], *cells[4:]]
     for cell, change, key, verdict in ((cells[3], r.change_since_last_week, CHANGE_WEEK, r.verdict_since_last_week),
                                        (cells[5], r.change_since_baseline, CHANGE_BASELINE, r.verdict_since_baseline)):
         p = cell.paragraphs[0]
@@ -321,7 +387,7 @@ def _breakdown_row(cells, o, r: BreakdownRow, is_city: bool) -> None:
     w = PERCENT_BASELINE in r.withheld
     _run(p, percent(r.percent_change_since_baseline, o, w), colour=MUTED if (w or o.is_rate) else None)
     if is_city or r.lagging:
-        for cell in cells:
+        for cell in row_cells:
             _shade(cell, HEADER_ROW if is_city else LAG_ROW)
 
 
