@@ -2,9 +2,10 @@
 
 The Slack server speaks the parts of the Web API the product calls, with the request and response
 shapes of Slack's documentation (https://docs.slack.dev/reference/methods/...): auth.test,
-files.getUploadURLExternal, the upload URL it hands out, files.completeUploadExternal,
-chat.postMessage (keeping a message's metadata) and conversations.history (GET, newest first, with
-each message's metadata only when include_all_metadata is true, paged by cursor).
+files.getUploadURLExternal, the upload URL it hands out, files.completeUploadExternal (a file shared
+to a channel becomes a message of its own there, listing the file in `files`), chat.postMessage
+(keeping a message's metadata) and conversations.history (GET, newest first, posts and file shares
+alike, with each message's metadata only when include_all_metadata is true, paged by cursor).
 """
 from __future__ import annotations
 
@@ -170,14 +171,16 @@ class SlackHandler(BaseHTTPRequestHandler):
         if "conversations.history" in srv.missing_scopes:
             return self._json(200, {"ok": False, "error": "missing_scope", "needed": "channels:history"})
         channel = params.get("channel")
+        with_meta = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
         with srv.lock:
-            history = [m for m in reversed(srv.posts) if m.get("channel") == channel]
+            posts = [{"type": "message", "text": m.get("text", ""), "user": "U1", "bot_id": "B1", "ts": m.get("_ts"),
+                      **({"metadata": m["metadata"]} if with_meta and m.get("metadata") else {})}
+                     for m in srv.posts if m.get("channel") == channel]
+            shares = [m for ch, m in srv.shares if ch == channel]
+        history = sorted(posts + shares, key=lambda m: float(m["ts"]), reverse=True)
         start = int(params.get("cursor") or 0)
         limit = int(params.get("limit") or 100)
-        page = history[start:start + limit]
-        with_meta = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
-        messages = [{"type": "message", "text": m.get("text", ""), "ts": m.get("_ts"),
-                     **({"metadata": m["metadata"]} if with_meta and m.get("metadata") else {})} for m in page]
+        messages = history[start:start + limit]
         more = start + limit < len(history)
         return self._json(200, {"ok": True, "messages": messages, "has_more": more,
                                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}})
@@ -213,9 +216,17 @@ class SlackHandler(BaseHTTPRequestHandler):
             channel = params.get("channel_id")
             if channel in srv.not_in:
                 return self._json(200, {"ok": False, "error": "not_in_channel"})
-            for f in files:
-                srv.completed.append({"id": f["id"], "title": f.get("title"), "channel": channel,
-                                      "bytes": srv.uploads.get(f["id"]), **srv.pending.get(f["id"], {})})
+            shared = [*([channel] if channel else []), *(c for c in (params.get("channels") or "").split(",") if c)]
+            with srv.lock:
+                done = [{"id": f["id"], "title": f.get("title"), "channel": channel,
+                         "bytes": srv.uploads.get(f["id"]), **srv.pending.get(f["id"], {})} for f in files]
+                srv.completed.extend(done)
+                for ch in shared:
+                    srv.shares.append((ch, {"type": "message", "text": "", "user": "U1", "bot_id": "B1",
+                                            "upload": True, "display_as_bot": False, "ts": srv.stamp(),
+                                            "files": [_file_object(d) for d in done]}))
+            if shared and srv.after_upload is not None:
+                srv.after_upload(params)
             return self._json(200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]})
         if method == "conversations.history":
             return self._history(srv, params)
@@ -225,13 +236,24 @@ class SlackHandler(BaseHTTPRequestHandler):
                 return self._json(200, {"ok": False, "error": "not_in_channel"})
             if channel in srv.missing:
                 return self._json(200, {"ok": False, "error": "channel_not_found"})
-            ts = f"{time.time():.6f}"
-            params["_ts"] = ts
-            srv.posts.append(params)
+            with srv.lock:
+                ts = srv.stamp()
+                params["_ts"] = ts
+                srv.posts.append(params)
             if srv.after_post is not None:
                 srv.after_post(params)
             return self._json(200, {"ok": True, "channel": channel, "ts": ts})
         return self._json(200, {"ok": False, "error": "unknown_method"})
+
+
+def _file_object(done: dict) -> dict:
+    """A completed upload as Slack's file object lists it in a message's `files` (the fields tests rely on)."""
+    name = done.get("filename") or ""
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return {"id": done["id"], "name": name, "title": done.get("title") or name,
+            "mimetype": {"png": "image/png"}.get(ext, "application/octet-stream"), "filetype": ext,
+            "size": len(done.get("bytes") or b""), "user": "U1", "mode": "hosted", "is_external": False,
+            **({"alt_txt": done["alt_txt"]} if done.get("alt_txt") else {})}
 
 
 class SlackServer(_Server):
@@ -248,9 +270,17 @@ class SlackServer(_Server):
         self.pending: dict = {}
         self.uploads: dict = {}
         self.completed: list = []
-        self.posts: list = []
+        self.posts: list = []                    # chat.postMessage bodies, each with its "_ts"
+        self.shares: list = []                   # (channel, file share message) per upload shared to a channel
         self.missing_scopes: set[str] = set()   # methods answered missing_scope
         self.after_post = None                   # callable(params) run after a post is stored
+        self.after_upload = None                 # callable(params) run after an upload is shared to a channel
+        self._last_ts = 0.0
+
+    def stamp(self) -> str:
+        """A message ts: the time, later than every earlier one (Slack's are unique in a channel). Hold .lock."""
+        self._last_ts = round(max(time.time(), self._last_ts + 0.000001), 6)
+        return f"{self._last_ts:.6f}"
 
     @property
     def api_url(self) -> str:

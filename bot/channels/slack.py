@@ -3,15 +3,21 @@
 SLACK_API_URL points the client at another API base (GovSlack, or a test server). Rate limits (HTTP
 429 with Retry-After) and server errors are retried by the SDK's own retry handlers.
 
-Exactly once: each weekly post carries message metadata naming its ledger row (week, subscription,
-channel, generation). A row a dead run left `sending` (or one that failed, perhaps after Slack had
-it) is looked up in the channel's recent history (conversations.history with include_all_metadata)
-before it is posted again (`arrived`), and marked sent if the post is there; only the picture of such
-a post may be uploaded twice, never the message.
+Exactly once, picture and message: each weekly post's message carries metadata naming its ledger row
+(week, subscription, channel, generation), and its picture a file name unique to that row
+(tracker-<week>-<subscription>-<8 hex>.png). A row a dead run left `sending` (or one that failed,
+perhaps after Slack had it) is looked up in the channel's recent history (conversations.history with
+include_all_metadata, whose messages list the files shared with them) before it is posted again
+(`arrived`): with the message there it is marked sent; with only the picture there, only the message
+is posted; with neither, both. A first try makes no history call. A picture Slack was still sharing
+when the look-up ran (the share is asynchronous; a run that died and is retried at once) can still be
+uploaded twice; the message never is.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -39,6 +45,18 @@ def ledger_metadata(week, subscription: str, channel: str, generation: int) -> d
     """The message metadata naming a post's ledger row (Slack: metadata={"event_type", "event_payload"})."""
     return {"event_type": EVENT_TYPE, "event_payload": {
         "week": week.isoformat(), "subscription": subscription, "channel": channel, "generation": generation}}
+
+
+def upload_filename(post: SlackPost) -> str:
+    """The picture's file name in Slack: unique to the post's ledger row when it has one, else its own."""
+    row = (post.message.get("metadata") or {}).get("event_payload")
+    if not row:
+        return post.filename
+    # The hash tells rows apart (channel, generation, subscriptions that slug alike); the rest is for people.
+    key = json.dumps([row["week"], row["subscription"], row["channel"], row["generation"]])
+    short = hashlib.sha256(key.encode()).hexdigest()[:8]
+    slug = re.sub(r"[^a-z0-9]+", "-", str(row["subscription"]).lower()).strip("-")[:40] or "post"
+    return f"tracker-{row['week']}-{slug}-{short}.png"
 
 
 def with_metadata(post: SlackPost, metadata: dict) -> SlackPost:
@@ -88,6 +106,7 @@ class SlackChannel:
         self.timeout = timeout
         self.client = None
         self.bot_name = "the bot"
+        self.pictures_there: set[tuple[str, str]] = set()   # (channel, file name) `arrived` saw in history
 
     def open(self) -> None:
         """Make the client and check the token (auth.test), learning the bot's name for advice."""
@@ -129,15 +148,17 @@ class SlackChannel:
         return ChannelError(f"Slack answered {code or e.response.status_code} for channel {channel}")
 
     def send(self, delivery: Delivery) -> None:
-        """Upload the image into the channel, then post the message."""
+        """Upload the image into the channel (unless `arrived` found it there), then post the message."""
         from slack_sdk.errors import SlackApiError, SlackRequestError
 
         p: SlackPost = delivery.payload
         if self.client is None:
             self.open()
+        name = upload_filename(p)
         try:
-            self.client.files_upload_v2(channel=p.channel, file=p.png, filename=p.filename, title=p.title,
-                                        alt_txt=p.alt_text)
+            if (p.channel, name) not in self.pictures_there:
+                self.client.files_upload_v2(channel=p.channel, file=p.png, filename=name, title=p.title,
+                                            alt_txt=p.alt_text)
             self.client.chat_postMessage(**p.message, unfurl_links=False, unfurl_media=False)
         except SlackApiError as e:
             raise self._error(e, p.channel) from None
@@ -149,7 +170,7 @@ class SlackChannel:
     def arrived(self, delivery: Delivery) -> bool:
         """True when the delivery's post (by its ledger metadata) is already in the channel's recent history:
         asked for a row tried before (left `sending` by a dead run, or failed), so that it is marked sent
-        rather than posted twice."""
+        rather than posted twice. Its picture found there (by file name) is remembered for `send`."""
         from slack_sdk.errors import SlackApiError
 
         p: SlackPost = delivery.payload
@@ -158,6 +179,8 @@ class SlackChannel:
             return False
         if self.client is None:
             self.open()
+        name = upload_filename(p)
+        self.pictures_there.discard((p.channel, name))
         cursor, seen = None, 0
         try:
             while seen < HISTORY_LOOKBACK:
@@ -169,6 +192,9 @@ class SlackChannel:
                        and (m.get("metadata") or {}).get("event_payload") == wanted["event_payload"]
                        for m in messages):
                     return True
+                # A file shared into a channel is a message of its own listing it in `files` (id, name, ...).
+                if any(f.get("name") == name for m in messages for f in (m.get("files") or [])):
+                    self.pictures_there.add((p.channel, name))
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not messages or not cursor:
                     return False
