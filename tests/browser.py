@@ -3,6 +3,10 @@ Adaptive Cards renderer, both installed by .ci/run into tests/js/node_modules (n
 
 Tests that need one of them call `need_chromium()` / `need_js(package)` and are skipped, with the
 reason printed, only where it cannot be installed.
+
+Layouts are measured with Liberation Sans (Debian's fonts-liberation, Arial's metrics: the email asks
+for Arial, and Segoe UI, Roboto and San Francisco on readers' devices are no wider). Without it Chromium
+falls back to DejaVu Sans, wider than any of them, and pages that fit a 320 px phone would not.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pathlib import Path
 import pytest
 
 JS_DIR = Path(__file__).parent / "js" / "node_modules"
+LAYOUT_FONT = Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -28,6 +33,9 @@ def need_chromium() -> str:
     path = chromium_path()
     if not path:
         pytest.skip("no Chromium installed (Debian package `chromium`; .ci/run installs it)")
+    if not LAYOUT_FONT.exists():
+        pytest.skip(f"no {LAYOUT_FONT.name}, which layouts are measured with (Debian package `fonts-liberation`; "
+                    ".ci/run installs it)")
     pytest.importorskip("playwright.sync_api")
     return path
 
