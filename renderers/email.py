@@ -149,9 +149,13 @@ def _context(model: Tracker | Breakdown, image_src: str, view_url: str | None,
         ctx.update(title=model.title, heading_area=model.area, area_kind=model.area_kind, city=city,
                    alt=alt_text(model), rows=_tracker_rows(model), withheld=any(r.withheld for r in model.rows),
                    forecast=any(r.forecast for r in model.rows),
-                   what=("the weekly obsessions tracker for " + (model.area if model.area_kind == "city"
-                                                                 else f"{model.area}, a cluster of {city}")))
+                   what="the weekly obsessions tracker for " + _area_phrase(model.area, model.area_kind, city))
     return ctx
+
+
+def _area_phrase(area: str, kind: str, city: str) -> str:
+    # As the page's heading says it: a comparator (or an area a benchmark import brought) is no cluster.
+    return {"city": area, "cluster": f"{area}, a cluster of {city}"}.get(kind, f"{area} (comparator)")
 
 
 def render_html(model: Tracker | Breakdown, image_src: str, view_url: str | None = None, *,

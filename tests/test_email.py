@@ -358,3 +358,16 @@ def test_rate_breakdown_has_no_percent_column(demo_figures, demo_config):
     assert table[0] == ["Rank", "Area", "Latest", "Change since last week", "Change since CYPP start"]
     assert table[1][:3] == ["City", "Leeds", "7.2 %"] and table[1][3] == "▼ -3.3 pts better"
     assert all(len(r) == 5 for r in table)
+
+
+@pytest.mark.parametrize("kind, said", [("city", "the weekly obsessions tracker for {area},"),
+                                        ("cluster", "the weekly obsessions tracker for {area}, a cluster of Leeds,"),
+                                        ("comparator", "the weekly obsessions tracker for {area} (comparator),")])
+def test_the_footer_names_the_kind_of_area_as_the_heading_does(figure2_tracker, kind, said):
+    # England (an area a benchmark import brought) or a configured comparator is no cluster of the city.
+    area = {"city": "Leeds", "cluster": "Armley", "comparator": "England"}[kind]
+    model = dataclasses.replace(figure2_tracker, area=area, area_kind=kind)
+    footer = render_html(model, "t.png", None)
+    assert said.format(area=area) in footer
+    if kind != "cluster":
+        assert "a cluster of" not in footer
