@@ -469,16 +469,11 @@ def check_secrets(settings: Settings) -> None:
 
 
 def imported_areas(figures, config: Config, configured: dict) -> dict[str, str]:
-    """Slug -> name of the areas the figures' benchmark imports brought (England, the region, the neighbours),
-    leaving out any whose slug a configured area (in `configured`, slug -> name) or an earlier one has."""
+    """Slug -> name of the areas the figures' benchmark imports brought (England, the region, the neighbours);
+    known_areas leaves out any whose slug a configured area has, `configured` (slug -> name) is checked too."""
     from tracker.benchmarks import known_areas, published_of
 
-    out: dict[str, str] = {}
-    for name in known_areas(published_of(figures), config):
-        key = slug(name)
-        if key not in configured and key not in out:
-            out[key] = name
-    return out
+    return {slug(name): name for name in known_areas(published_of(figures), config) if slug(name) not in configured}
 
 
 def _client(request) -> str:

@@ -357,3 +357,24 @@ def test_the_command_line_offers_every_published_format():
     from data_sources.importing import FORMATS
 
     assert CLI == PUBLISHED_FORMATS and set(PUBLISHED_FORMATS) <= set(FORMATS)
+
+
+def test_an_imported_area_whose_address_a_configured_area_has_is_left_out(store, config):
+    from bot.chat.answer import answer
+    from tracker.benchmarks import known_areas
+
+    import_files(store, [SN], config, fmt="dfe-sn")
+    import_files(store, [CLA], config, fmt="dfe-cla")
+    _weekly(store, [date(2025, 4, 7)])
+    before = known_areas(store.published(), config)
+    neighbour = before[-1]
+    # Spelt differently, the same address: "BRADFORD--" and "Bradford" are both /trackers/W/bradford.
+    clash = neighbour.upper().replace(" ", "  ") + "--"
+    clashing = parse_config(CONFIG.replace('clusters = ["North", "South"]', f'clusters = ["North", "South", "{clash}"]'),
+                            "bench.toml")
+    after = known_areas(store.published(), clashing)
+    assert neighbour not in after and list(after) == [a for a in before if a != neighbour]
+    figures = store.figure_table()
+    # The chat's name matching (case, spaces and punctuation aside) finds the configured area, whose page it is.
+    assert answer(f"cluster={neighbour}", clashing, figures).model.area == clash
+    assert answer(f"cluster={neighbour}", config, figures).model.area == neighbour

@@ -161,12 +161,19 @@ def country_name(published: Published) -> str:
 
 
 def known_areas(published: Published, config: Config) -> tuple[str, ...]:
-    """The areas imports brought as benchmarks that are not configured: England, the region, neighbours."""
-    configured = {a.lower() for a in config.areas}
+    """The areas imports brought as benchmarks that are not configured: England, the region, neighbours.
+
+    One whose address slug a configured area (or an earlier one here) already has is left out: its
+    pages, pictures and cache entries would be that area's ("Bristol, City of" beside a configured
+    "Bristol City Of")."""
+    from .toml_config import area_slug
+
+    taken = {area_slug(a) for a in config.areas}
     out: list[str] = []
     region = region_name(published, config)
     for name in (country_name(published) if published.areas else None, region, *neighbour_names(published, config)):
-        if name and name.lower() not in configured and name not in out:
+        if name and area_slug(name) not in taken:
+            taken.add(area_slug(name))
             out.append(name)
     return tuple(out)
 
