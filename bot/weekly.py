@@ -417,7 +417,7 @@ def _dry_run(run: Run, plan: list[Target], result, figures, override_hold, ledge
         sub = t.subscription
         _log(out, f"{sub.name} ({sub.area}):")
         for plugin in CHANNELS:
-            for line in plugin.dry_run_lines(settings, sub.name, t.recipients[plugin.kind], sent):
+            for line in plugin.dry_run_lines(settings, sub, t.recipients[plugin.kind], sent):
                 _log(out, f"  {line}")
         if not any(t.recipients.values()):
             _log(out, "  no recipients")

@@ -120,3 +120,16 @@ def test_the_weekly_run_sends_the_attachment_over_smtp(smtp, tmp_path, monkeypat
     assert list(by_to["staff@example.gov.uk"].iter_attachments()) == []
     assert all(len(raw) < mail.MAX_EMAIL_BYTES for _, _, raw in smtp.box.messages)
     assert not caplog.records
+
+
+def test_the_dry_run_says_which_files_each_subscription_attaches(smtp, tmp_path, monkeypatch, capsys):
+    subs = email_sub("chairs", ["chair@example.gov.uk"], 'attach = ["pdf", "docx"]') + \
+        email_sub("staff", ["staff@example.gov.uk"])
+    monkeypatch.setenv("OBSESSION_CONFIG", str(write_config(tmp_path, subs)))
+    assert main(["send", "--week", "2015-07-20", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    chairs = next(line for line in out.splitlines() if "chair@example.gov.uk" in line)
+    staff = next(line for line in out.splitlines() if "staff@example.gov.uk" in line)
+    assert "with a PDF and a Word file (.docx) attached" in chairs and "10 MB" in chairs
+    assert "attached" not in staff
+    assert smtp.box.messages == []

@@ -65,8 +65,8 @@ class NotesPlugin(ChannelPlugin):
         return [Planned(r, lambda generation, r=r: Delivery(r, f"note {r}", text + str(generation)),
                         outbox=not self.is_configured) for r in recipients]
 
-    def dry_run_lines(self, settings, subscription, recipients, sent):
-        return [f"notes to {r}" + (" (already sent)" if (subscription, self.kind, r) in sent else "")
+    def dry_run_lines(self, settings, sub, recipients, sent):
+        return [f"notes to {r}" + (" (already sent)" if (sub.name, self.kind, r) in sent else "")
                 for r in recipients]
 
     def outbox_write(self, folder, delivery):

@@ -102,7 +102,7 @@ class ChannelPlugin(ABC):
         """The deliveries to one subscription's recipients of this channel, for its rendered model."""
 
     @abstractmethod
-    def dry_run_lines(self, settings, subscription: str, recipients: list[str], sent: set) -> list[str]:
+    def dry_run_lines(self, settings, sub, recipients: list[str], sent: set) -> list[str]:
         """What --dry-run says this channel would do for one subscription (`sent`: ledger keys already sent)."""
 
     @abstractmethod

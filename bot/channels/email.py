@@ -28,6 +28,7 @@ from .base import ChannelError, ChannelPlugin, Delivery, PlanContext, Planned
 from .outbox import safe_name, write_file
 
 MAX_EMAIL_BYTES = 10 * 1000 * 1000   # a whole message as sent stays under 10 MB, attachments and all
+ATTACHMENT_LABELS = {"pdf": "a PDF", "docx": "a Word file (.docx)"}     # [[subscriptions]] attach, as --dry-run says it
 RECIPIENT_HEADERS = 4096              # room kept for each copy's To, Message-ID and List-Unsubscribe
 ATTACHMENT_TYPES = {"pdf": ("application", "pdf"),
                     "docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")}
@@ -376,15 +377,19 @@ class EmailPlugin(ChannelPlugin):
             return [Planned(a.lower(), make(a.lower())) for a in addresses]
         return [Planned(a.lower(), make(a), outbox=True) for a in addresses]
 
-    def dry_run_lines(self, settings, subscription: str, addresses: list[str], sent: set) -> list[str]:
-        """One line: how, how many, the first three addresses, and how many were already sent."""
+    def dry_run_lines(self, settings, sub, addresses: list[str], sent: set) -> list[str]:
+        """One line: how, how many, the first three addresses, the files attached, and how many were already sent."""
         if not addresses:
             return []
         how = (f"by SMTP via {settings.smtp_host}" if settings.smtp_host
                else f"into {settings.outbox_dir}/ (no SMTP_HOST)")
-        done = sum(1 for a in addresses if (subscription, self.kind, a.lower()) in sent)
+        done = sum(1 for a in addresses if (sub.name, self.kind, a.lower()) in sent)
         shown = ", ".join(addresses[:3]) + (f" and {len(addresses) - 3} more" if len(addresses) > 3 else "")
-        return [f"email {how}: {len(addresses)} recipient(s): {shown}" + (f" ({done} already sent)" if done else "")]
+        files = " and ".join(ATTACHMENT_LABELS.get(k, k) for k in getattr(sub, "attach", ()))
+        return [f"email {how}: {len(addresses)} recipient(s): {shown}"
+                + (f", with {files} attached (each only if the message stays under "
+                   f"{MAX_EMAIL_BYTES // 1_000_000} MB)" if files else "")
+                + (f" ({done} already sent)" if done else "")]
 
     def outbox_write(self, folder: Path, delivery: Delivery) -> Path:
         """<address>.eml, the message as it would have been sent."""

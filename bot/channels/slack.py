@@ -244,10 +244,10 @@ class SlackPlugin(ChannelPlugin):
             return Delivery(p.channel, f"Slack {p.channel}", post)
         return [Planned(p.channel, lambda generation, p=p: make(generation, p), outbox) for p in posts]
 
-    def dry_run_lines(self, settings, subscription: str, channels: list[str], sent: set) -> list[str]:
+    def dry_run_lines(self, settings, sub, channels: list[str], sent: set) -> list[str]:
         """One line per channel."""
         how = "to Slack" if settings.slack_bot_token else f"into {settings.outbox_dir}/ (no SLACK_BOT_TOKEN)"
-        return [f"slack {how}: channel {c}" + (" (already sent)" if (subscription, self.kind, c) in sent else "")
+        return [f"slack {how}: channel {c}" + (" (already sent)" if (sub.name, self.kind, c) in sent else "")
                 for c in channels]
 
     def outbox_write(self, folder: Path, delivery: Delivery) -> Path:

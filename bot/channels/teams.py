@@ -161,12 +161,12 @@ class TeamsPlugin(ChannelPlugin):
                         outbox=is_placeholder(u))
                 for n, u in enumerate(urls, 1)]
 
-    def dry_run_lines(self, settings, subscription: str, urls: list[str], sent: set) -> list[str]:
+    def dry_run_lines(self, settings, sub, urls: list[str], sent: set) -> list[str]:
         """One line per webhook, named by position and host (never the URL, a secret)."""
         out = []
         for n, u in enumerate(urls, 1):
             where = f"into {settings.outbox_dir}/ (example URL)" if is_placeholder(u) else "by POST"
-            done = (subscription, self.kind, webhook_key(u)) in sent
+            done = (sub.name, self.kind, webhook_key(u)) in sent
             out.append(f"teams {where}: {webhook_label(n, u)}" + (" (already sent)" if done else ""))
         return out
 
