@@ -97,3 +97,27 @@ class Served:
                 self.proc.wait(timeout=5)
         if getattr(self, "_log", None):
             self._log.close()
+
+
+def slow_image_jobs(monkeypatch, seconds: float = 0.3) -> list[int]:
+    """Make each picture the chat service draws take `seconds` longer; [the most drawn at once so far]."""
+    import threading
+
+    from bot.chat import service as service_module
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+    real = service_module.image_job
+
+    def slow_job(*args):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(seconds)
+            return real(*args)
+        finally:
+            with lock:
+                running[0] -= 1
+    monkeypatch.setattr(service_module, "image_job", slow_job)
+    return most

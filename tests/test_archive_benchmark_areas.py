@@ -12,8 +12,6 @@ import io
 import json
 import re
 import shutil
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -238,25 +236,11 @@ def test_a_closed_archive_answers_401_first_and_signs_the_images(closed):
 
 def test_old_week_pictures_of_an_imported_area_are_bounded_per_client(bench_app, live_server, monkeypatch):
     from bot import archive
-    from bot.chat import service as service_module
+    from tests.hostile_support import slow_image_jobs
 
     monkeypatch.setattr(archive, "OLD_WEEK_DRAWS", 1)
     monkeypatch.setattr(archive, "OLD_WEEK_QUEUE", 3)
-    running, most = [0], [0]
-    lock = threading.Lock()
-    real = service_module.image_job
-
-    def slow_job(*args):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        try:
-            time.sleep(0.3)
-            return real(*args)
-        finally:
-            with lock:
-                running[0] -= 1
-    monkeypatch.setattr(service_module, "image_job", slow_job)
+    most = slow_image_jobs(monkeypatch)
     base = live_server(bench_app({"OBSESSION_TEST": "bench-flood"}))
     weeks = [f"2015-{m:02d}-{d:02d}" for m, d in ((6, 1), (6, 8), (6, 15), (6, 22), (6, 29), (7, 6), (7, 13), (5, 4))]
     with ThreadPoolExecutor(8) as pool:

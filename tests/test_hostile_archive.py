@@ -3,8 +3,6 @@ secrets of 16 characters, a derived cookie, and a cache nobody can flush."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -103,25 +101,11 @@ def test_failed_log_ins_are_throttled_per_client(app, live_server):
 
 def test_old_week_images_are_bounded_per_client_and_refused_past_the_queue(app, live_server, monkeypatch):
     from bot import archive
-    from bot.chat import service as service_module
+    from tests.hostile_support import slow_image_jobs
 
     monkeypatch.setattr(archive, "OLD_WEEK_DRAWS", 1)
     monkeypatch.setattr(archive, "OLD_WEEK_QUEUE", 3)
-    running, most = [0], [0]
-    lock = threading.Lock()
-    real = service_module.image_job
-
-    def slow_job(*args):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        try:
-            time.sleep(0.3)
-            return real(*args)
-        finally:
-            with lock:
-                running[0] -= 1
-    monkeypatch.setattr(service_module, "image_job", slow_job)
+    most = slow_image_jobs(monkeypatch)
     web = app({"OBSESSION_TEST": "flood"})
     base = live_server(web)
     weeks = [f"2015-{m:02d}-{d:02d}" for m, d in ((6, 1), (6, 8), (6, 15), (6, 22), (6, 29), (7, 6), (7, 13), (5, 4))]

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from contextlib import contextmanager
 
 from bot.cli import main
 from tests import test_weekly_run as weekly
@@ -20,6 +21,17 @@ city_frame, env = weekly.city_frame, weekly.env        # the weekly run's fixtur
 
 
 NAME = re.compile(rf"tracker-{WEEK.isoformat()}-city-[0-9a-f]{{8}}\.png")   # the subscription is "city"
+
+
+@contextmanager
+def _slack(env, channels=("C0ONE",)):
+    """A Slack stand-in the weekly run posts to, and a city subscription to `channels` with one email address."""
+    with SlackServer() as slack:
+        env["monkeypatch"].setenv("SLACK_BOT_TOKEN", slack.token)
+        env["monkeypatch"].setenv("SLACK_API_URL", slack.api_url)
+        listed = ", ".join(f'"{c}"' for c in channels)
+        env["configure"](email_sub("city", addresses(1), f"slack_channels = [{listed}]\n"))
+        yield slack
 
 
 def _pictures(slack) -> Counter:
@@ -42,11 +54,7 @@ def _rows(url):
 
 
 def test_a_crash_between_the_post_and_the_mark_does_not_post_twice(env, capsys):
-    with SlackServer() as slack:
-        mp = env["monkeypatch"]
-        mp.setenv("SLACK_BOT_TOKEN", slack.token)
-        mp.setenv("SLACK_API_URL", slack.api_url)
-        env["configure"](email_sub("city", addresses(1), 'slack_channels = ["C0ONE", "C0TWO"]\n'))
+    with _slack(env, ("C0ONE", "C0TWO")) as slack:
         proc = subprocess.Popen([sys.executable, "-m", "bot", "send", "--week", WEEK.isoformat()], cwd=env["tmp"],
                                 env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
@@ -76,11 +84,7 @@ def test_a_crash_between_the_post_and_the_mark_does_not_post_twice(env, capsys):
 
 
 def test_a_crash_between_the_picture_and_the_message_posts_each_once(env, capsys):
-    with SlackServer() as slack:
-        mp = env["monkeypatch"]
-        mp.setenv("SLACK_BOT_TOKEN", slack.token)
-        mp.setenv("SLACK_API_URL", slack.api_url)
-        env["configure"](email_sub("city", addresses(1), 'slack_channels = ["C0ONE", "C0TWO"]\n'))
+    with _slack(env, ("C0ONE", "C0TWO")) as slack:
         proc = subprocess.Popen([sys.executable, "-m", "bot", "send", "--week", WEEK.isoformat()], cwd=env["tmp"],
                                 env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
@@ -130,11 +134,7 @@ def test_an_interrupted_post_that_never_arrived_is_posted_once(env):
     from bot.context import Context
     from bot.weekly import run_weekly
 
-    with SlackServer() as slack:
-        mp = env["monkeypatch"]
-        mp.setenv("SLACK_BOT_TOKEN", slack.token)
-        mp.setenv("SLACK_API_URL", slack.api_url)
-        env["configure"](email_sub("city", addresses(1), 'slack_channels = ["C0ONE"]\n'))
+    with _slack(env) as slack:
         assert run_weekly(Context.from_env(), week=WEEK) == 0
         slack.posts.clear()                      # as if the dead run's post had never reached Slack,
         slack.shares.clear()                     # nor its picture
@@ -149,11 +149,7 @@ def test_a_failed_row_whose_picture_arrived_gets_only_its_message(env):
     from bot.context import Context
     from bot.weekly import run_weekly
 
-    with SlackServer() as slack:
-        mp = env["monkeypatch"]
-        mp.setenv("SLACK_BOT_TOKEN", slack.token)
-        mp.setenv("SLACK_API_URL", slack.api_url)
-        env["configure"](email_sub("city", addresses(1), 'slack_channels = ["C0ONE"]\n'))
+    with _slack(env) as slack:
         slack.missing.add("C0ONE")               # chat.postMessage refused after the picture was shared
         assert run_weekly(Context.from_env(), week=WEEK) == 1
         assert slack.posts == [] and _pictures(slack) == Counter({"C0ONE": 1})
@@ -169,11 +165,7 @@ def test_a_first_try_makes_no_history_call_and_force_posts_a_new_picture(env):
     from bot.context import Context
     from bot.weekly import run_weekly
 
-    with SlackServer() as slack:
-        mp = env["monkeypatch"]
-        mp.setenv("SLACK_BOT_TOKEN", slack.token)
-        mp.setenv("SLACK_API_URL", slack.api_url)
-        env["configure"](email_sub("city", addresses(1), 'slack_channels = ["C0ONE"]\n'))
+    with _slack(env) as slack:
         assert run_weekly(Context.from_env(), week=WEEK) == 0
         assert [c["method"] for c in slack.calls if not c["method"].startswith("F")] == [
             "auth.test", "files.getUploadURLExternal", "files.completeUploadExternal", "chat.postMessage"]
@@ -191,11 +183,7 @@ def test_without_the_history_scope_the_row_fails_with_advice_and_is_not_posted(e
     from bot.context import Context
     from bot.weekly import run_weekly
 
-    with SlackServer() as slack:
-        mp = env["monkeypatch"]
-        mp.setenv("SLACK_BOT_TOKEN", slack.token)
-        mp.setenv("SLACK_API_URL", slack.api_url)
-        env["configure"](email_sub("city", addresses(1), 'slack_channels = ["C0ONE"]\n'))
+    with _slack(env) as slack:
         assert run_weekly(Context.from_env(), week=WEEK) == 0
         assert len(slack.posts) == 1
         _left_sending(env["DATABASE_URL"])      # as if that run had died before marking it
