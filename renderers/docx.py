@@ -41,6 +41,7 @@ from .formatting import (
     illustrative_notice,
     number,
     percent,
+    rate_cell,
     rate_text,
     signed,
     title_parts,
@@ -367,8 +368,7 @@ def _breakdown_row(row_cells, o, r: BreakdownRow, is_city: bool, rates: bool = F
     if rates:
         p = cells[3].paragraphs[0]
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        # A withheld count's rate would give the count away: withheld with it.
-        per = WITHHELD if withheld else NO_FIGURE if r.rate_per_10000 is None else f"{r.rate_per_10000:.0f}"
+        per = rate_cell(r)
         _run(p, per, colour=MUTED if per in (WITHHELD, NO_FIGURE) else None)
         cells = [*cells[:3], *cells[4:]]
     for cell, change, key, verdict in ((cells[3], r.change_since_last_week, CHANGE_WEEK, r.verdict_since_last_week),

@@ -251,6 +251,14 @@ def benchmark_line(benchmarks) -> str:
     return f"{heading}: " + BENCHMARK_SEP.join(f"{name} {value}" for name, value in parts)
 
 
+def rate_cell(row) -> str:
+    """A breakdown row's rate per 10,000 as its column shows it: 'c' when its count is withheld (the rate
+    would give the count away), '–' when there is no population, else '74'."""
+    if LATEST in row.withheld:
+        return WITHHELD
+    return NO_FIGURE if row.rate_per_10000 is None else f"{row.rate_per_10000:.0f}"
+
+
 def rate_text(rate: float | None) -> str:
     """A rate per 10,000 children as shown: '74 per 10,000 children' ('' when there is none)."""
     return "" if rate is None else f"{rate:.0f} per 10,000 children"

@@ -20,6 +20,7 @@ from .formatting import (
     illustrative_notice,
     number,
     percent,
+    rate_cell,
     rate_text,
     signed,
     title_parts,
@@ -129,7 +130,7 @@ def render_breakdown_text(b: Breakdown) -> str:
 
     def line(r, rank: str) -> str:
         mark = "  << lagging" if r.lagging else ""
-        per = (f"{'–' if r.rate_per_10000 is None else f'{r.rate_per_10000:.0f}':>9}" if rates else "")
+        per = f"{rate_cell(r):>9}" if rates else ""
         return (f"{rank:>4}  {r.area[:33]:<34}{number(r.latest, o, LATEST in r.withheld):>9}"
                 f"{signed(r.change_since_last_week, o, CHANGE_WEEK in r.withheld):>9}"
                 f"{_with_unit(percent(r.percent_change_since_baseline, o, PERCENT_BASELINE in r.withheld)):>9}"

@@ -183,6 +183,22 @@ def test_breakdown_carries_the_city_line_under_the_city_row_and_the_rates(figure
         "\n".join(p.text for p in doc.paragraphs)
 
 
+def test_the_text_breakdown_shows_the_same_rates_as_word(figures, config):
+    from renderers.text import render_breakdown_text
+
+    b = build_breakdown(figures, config, "cla", WEEK)
+    table = render_breakdown_text(b).splitlines()
+    head = next(i for i, line in enumerate(table) if line.lstrip().startswith("Rank"))
+    width = len("Per 10k")
+    assert table[head].endswith("Per 10k")
+
+    def per(area: str) -> str:
+        line = next(row for row in table[head + 2:] if f" {area} " in f" {row} ")
+        return line.split("<<")[0].rstrip()[-width - 2:].strip()
+    assert per("South") == f"{700 / CLUSTERS['South'] * 10_000:.0f}"
+    assert per("North") == "c" and per("East") == "c"       # withheld with their counts, as in Word
+
+
 def test_without_benchmarks_there_is_no_line(figure2_tracker, cla_breakdown):
     for model, rows in ((figure2_tracker, len(figure2_tracker.rows)), (cla_breakdown, 1 + len(cla_breakdown.rows))):
         doc = Document(io.BytesIO(render_docx(model)))
