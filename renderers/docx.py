@@ -53,9 +53,9 @@ from .palette import VERDICT as COLOUR
 TABLE_STYLE = "Table Grid"      # in every Word document, so a pasted table keeps its borders
 LANGUAGE = "en-GB"
 TRACKER_WIDTHS = [54, 26, 30, 30, 30]          # mm, within A4's 170 mm between 20 mm margins
-BREAKDOWN_WIDTHS = [15, 45, 18, 32, 26, 32]
+BREAKDOWN_WIDTHS = [17, 43, 18, 32, 26, 32]
 # With a column of the rate per 10,000 children (where populations exist), beside the count it is of.
-BREAKDOWN_RATE_WIDTHS = [15, 32, 18, 22, 27, 26, 28]
+BREAKDOWN_RATE_WIDTHS = [17, 30, 18, 22, 27, 26, 28]
 PER_10K_NOTE = "Per 10,000 children: the latest count per 10,000 children aged 0-17 (the mid-year estimate before the week)."
 
 
