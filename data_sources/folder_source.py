@@ -24,6 +24,7 @@ class FolderSource:
     la: str | None = None
     sheet: str | None = None
     obsession: str | None = None   # record formats: the obsession the counts go to
+    start: date | None = None      # ssda903: the first Monday counted (`from`, as --from)
     config_path: str = ""
     key: str = "sources[?]"
     kind: str = "folder"
@@ -61,7 +62,13 @@ class FolderSource:
         """Read and check the newest file."""
         newest = self.newest()
         options = {"obsession": self.obsession} if self.obsession else {}
+        if self.start:
+            options["start"] = self.start
         loaded = load_files([newest], config, fmt=self.format, la=self.la, sheet=self.sheet, today=today, **options)
         loaded.source = f"folder {self.name}: {newest.resolve()}"[:500]
         loaded.notes.insert(0, f"newest file: {newest.name}")
+        if self.format == "ssda903" and not self.start:
+            # Children who left before the extract's period are not in it: its first weeks would undercount.
+            loaded.notes.insert(1, f"counted from the earliest DECOM in the file; if the extract covers a period, "
+                                   f"give its start as {self.key}.from (e.g. from = 2024-04-01)")
         return loaded

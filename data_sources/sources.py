@@ -17,7 +17,7 @@ from .importing import FORMATS, Loaded
 KINDS = ("sql", "folder")
 _KEYS = {
     "sql": {"name", "kind", "url_env", "query", "columns"},
-    "folder": {"name", "kind", "path", "pattern", "format", "la", "sheet", "obsession"},
+    "folder": {"name", "kind", "path", "pattern", "format", "la", "sheet", "obsession", "from"},
 }
 _SECRET_KEYS = {"url", "database_url", "password", "dsn", "connection_string"}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -47,6 +47,27 @@ def _string(config, raw: dict, key: str, prefix: str, default=None, required=Tru
     if not isinstance(v, str) or not v.strip():
         raise _fail(config, prefix + key, f"must be a non-empty string, not {v!r}")
     return v.strip()
+
+
+def _from_date(config: Config, raw: dict, prefix: str, fmt: str) -> date | None:
+    """A folder source's `from` (ssda903: the first Monday counted, as --from): a TOML date or "YYYY-MM-DD"."""
+    from datetime import datetime
+
+    v = raw.get("from")
+    if v is None:
+        return None
+    if fmt != "ssda903":
+        raise _fail(config, prefix + "from", 'is only for format = "ssda903" (the start of the period the '
+                    "episodes extract covers)")
+    if isinstance(v, str):
+        try:
+            v = date.fromisoformat(v.strip())
+        except ValueError:
+            v = None
+    if not isinstance(v, date) or isinstance(v, datetime):
+        raise _fail(config, prefix + "from", "must be a date like 2024-04-01 (the start of the period the "
+                    "extract covers), not " + repr(raw.get("from")))
+    return v
 
 
 def parse_sources(config: Config) -> list[Source]:
@@ -110,7 +131,8 @@ def parse_sources(config: Config) -> list[Source]:
             if obsession and fmt not in ("ssda903", "nccis"):
                 raise _fail(config, p + "obsession", 'is only for format = "ssda903" or "nccis" (which obsession '
                             "the counts go to)")
+            start = _from_date(config, raw, p, fmt)
             out.append(FolderSource(name=name, path=path, pattern=pattern, format=fmt, la=la, sheet=sheet,
-                                    obsession=obsession,
+                                    obsession=obsession, start=start,
                                     config_path=config.path, key=f"sources[{i}]"))
     return out

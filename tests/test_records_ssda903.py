@@ -187,3 +187,60 @@ def test_generated_file_agrees_with_a_day_by_day_reference(tmp_path, store, smal
     expected = _reference(episodes, mondays, lambda h: area(h) or ("South" if h.startswith("AA2") else
                                                                     "East" if h.startswith("AA3 3") else None))
     assert _stored(store) == expected
+
+
+def _folder_config(tmp_path: Path, extra: str = "", fmt: str = "ssda903"):
+    from tracker.config import load_config
+
+    drop = tmp_path / "drop"
+    drop.mkdir(exist_ok=True)
+    (drop / "episodes.csv").write_text(HEADER + "".join(HAND))
+    (tmp_path / "pc.csv").write_text(LOOKUP)
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('[tracker]\ncity = "Testville"\n[obsessions.cla]\ntitle = "Children looked after"\n'
+                   'baseline_week = "2020-01-06"\n[areas]\nclusters = ["North", "South", "East"]\n'
+                   '[lookups]\npostcodes = "pc.csv"\n'
+                   f'[[sources]]\nname = "episodes"\nkind = "folder"\npath = "drop"\nformat = "{fmt}"\n{extra}')
+    return load_config(cfg)
+
+
+@pytest.mark.parametrize("written", ["from = 2020-01-13", 'from = "2020-01-13"'])
+def test_a_folder_source_counts_from_its_from_date(tmp_path, written):
+    from data_sources.sources import parse_sources
+
+    config = _folder_config(tmp_path, written + "\n")
+    (source,) = parse_sources(config)
+    loaded = source.load(config, {}, TODAY)
+    by_week: dict = {}
+    for r in loaded.frame.itertuples(index=False):
+        by_week.setdefault(r.week_commencing.date().isoformat(), {})[r.area] = r.value
+    # From the 13th to the last Monday before the file's latest date (DEC 28/01/2020), as --from does.
+    assert by_week == {w: EXPECTED[w] for w in ("2020-01-13", "2020-01-20", "2020-01-27")}
+    assert not any("earliest DECOM" in n for n in loaded.notes)
+
+
+def test_a_folder_source_without_from_says_where_it_counted_from(tmp_path):
+    from data_sources.sources import parse_sources
+
+    config = _folder_config(tmp_path)
+    (source,) = parse_sources(config)
+    loaded = source.load(config, {}, TODAY)
+    assert min(w.date() for w in loaded.frame["week_commencing"]) == date(2020, 1, 6)
+    assert any("counted from the earliest DECOM" in n and "sources[0].from" in n for n in loaded.notes)
+
+
+@pytest.mark.parametrize("extra, fmt, words", [
+    ("from = 2020-13-01", "ssda903", None),                    # not TOML: the configuration's own error
+    ('from = "13/01/2020"', "ssda903", "sources[0].from: must be a date like 2024-04-01"),
+    ("from = 2020-01-13T00:00:00", "ssda903", "sources[0].from: must be a date like 2024-04-01"),
+    ("from = 3", "ssda903", "sources[0].from: must be a date like 2024-04-01"),
+    ("from = 2020-01-13", "nccis", 'sources[0].from: is only for format = "ssda903"'),
+])
+def test_a_bad_from_is_refused_naming_the_key(tmp_path, extra, fmt, words):
+    from data_sources.sources import parse_sources
+    from tracker.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        parse_sources(_folder_config(tmp_path, extra + "\n", fmt))
+    if words:
+        assert words in str(err.value) and "t.toml" in str(err.value)
