@@ -273,7 +273,7 @@ class Archive:
         tracker, breakdown = VIEWS["tracker"], VIEWS["breakdown"]
         link = lambda a: f'<a href="{tracker.path(Place(week, a))}">{html.escape(a)}</a>'  # noqa: E731
         areas = " · ".join(link(a) for a in (self.config.city, *self.config.clusters))
-        imported = tuple(imported_areas(figures, self.config, self.areas).values())
+        imported = tuple(imported_areas(figures, self.config).values())
         benchmarks = f'<p>Benchmarks: {" · ".join(link(a) for a in imported)}</p>' if imported else ""
         obs = " · ".join(f'<a href="{breakdown.path(Place(week, obsession=o.key))}">{html.escape(o.label)}</a>'
                          for o in self.config.obsessions)
@@ -305,7 +305,7 @@ class Archive:
         if self._served[0] != version:
             def read():
                 now, figures = self.service.figures()
-                return now, {**self.areas, **imported_areas(figures, self.config, self.areas)}
+                return now, {**self.areas, **imported_areas(figures, self.config)}
             self._served = await self.service.in_thread(read)
         return self._served[1]
 
@@ -468,12 +468,12 @@ def check_secrets(settings: Settings) -> None:
                           f"use at least {MIN_SECRET}")
 
 
-def imported_areas(figures, config: Config, configured: dict) -> dict[str, str]:
+def imported_areas(figures, config: Config) -> dict[str, str]:
     """Slug -> name of the areas the figures' benchmark imports brought (England, the region, the neighbours);
-    known_areas leaves out any whose slug a configured area has, `configured` (slug -> name) is checked too."""
+    known_areas has already left out any whose slug a configured area has."""
     from tracker.benchmarks import known_areas, published_of
 
-    return {slug(name): name for name in known_areas(published_of(figures), config) if slug(name) not in configured}
+    return {slug(name): name for name in known_areas(published_of(figures), config)}
 
 
 def _client(request) -> str:

@@ -32,6 +32,7 @@ from tracker.model import (
 
 from .formatting import (
     NO_FIGURE,
+    PER_10K_MEANING,
     VERDICT_WORD,
     WITHHELD,
     alt_text,
@@ -56,7 +57,7 @@ TRACKER_WIDTHS = [54, 26, 30, 30, 30]          # mm, within A4's 170 mm between 
 BREAKDOWN_WIDTHS = [17, 43, 18, 32, 26, 32]
 # With a column of the rate per 10,000 children (where populations exist), beside the count it is of.
 BREAKDOWN_RATE_WIDTHS = [17, 30, 18, 22, 27, 26, 28]
-PER_10K_NOTE = "Per 10,000 children: the latest count per 10,000 children aged 0-17 (the mid-year estimate before the week)."
+PER_10K_NOTE = f"Per 10,000 children: {PER_10K_MEANING}"
 
 
 def new_document(title: str, subject: str):

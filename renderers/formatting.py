@@ -251,6 +251,9 @@ def benchmark_line(benchmarks) -> str:
     return f"{heading}: " + BENCHMARK_SEP.join(f"{name} {value}" for name, value in parts)
 
 
+PER_10K_MEANING = "the latest count per 10,000 children aged 0-17 (the mid-year estimate before the week)."
+
+
 def rate_cell(row) -> str:
     """A breakdown row's rate per 10,000 as its column shows it: 'c' when its count is withheld (the rate
     would give the count away), '–' when there is no population, else '74'."""

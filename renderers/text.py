@@ -14,6 +14,7 @@ from tracker.model import (
 from tracker.rolling import WINDOW_WEEKS, progress, rolls
 
 from .formatting import (
+    PER_10K_MEANING,
     VERDICT_WORD,
     arrow,
     benchmark_line,
@@ -144,5 +145,5 @@ def render_breakdown_text(b: Breakdown) -> str:
     lines.append(b.lagging_rule[0].upper() + b.lagging_rule[1:] + ".")
     lines += list(b.notes)
     if rates:
-        lines.append("Per 10k: the latest count per 10,000 children aged 0-17 (the mid-year estimate before the week).")
+        lines.append(f"Per 10k: {PER_10K_MEANING}")
     return "\n".join(lines) + "\n"

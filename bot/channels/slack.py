@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from renderers.paths import slug
 
 from .base import ChannelError, ChannelPlugin, Delivery, PlanContext, Planned
 from .outbox import safe_name, write_file
@@ -55,8 +56,7 @@ def upload_filename(post: SlackPost) -> str:
     # The hash tells rows apart (channel, generation, subscriptions that slug alike); the rest is for people.
     key = json.dumps([row["week"], row["subscription"], row["channel"], row["generation"]])
     short = hashlib.sha256(key.encode()).hexdigest()[:8]
-    slug = re.sub(r"[^a-z0-9]+", "-", str(row["subscription"]).lower()).strip("-")[:40] or "post"
-    return f"tracker-{row['week']}-{slug}-{short}.png"
+    return f"tracker-{row['week']}-{slug(str(row['subscription']))[:40]}-{short}.png"
 
 
 def with_metadata(post: SlackPost, metadata: dict) -> SlackPost:
